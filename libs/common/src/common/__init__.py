@@ -1,0 +1,1 @@
+"""Shared kernel of the coalition platform."""

@@ -1,0 +1,1 @@
+"""Event contracts: topic names and payload models, owned by the producing services."""

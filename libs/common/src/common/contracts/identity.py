@@ -1,0 +1,131 @@
+"""Events of the identity service. No password hashes, secrets or tokens ever appear here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar, Literal
+from uuid import UUID
+
+from common.contracts import topics
+from common.events import EventPayload
+
+OrgKind = Literal[
+    "patient_association",
+    "professional_society",
+    "community_organization",
+    "healthcare_provider",
+    "research_group",
+    "other",
+]
+OrgRole = Literal["owner", "admin", "organizer", "member"]
+
+
+class _OrganizationEvent(EventPayload):
+    topic: ClassVar[str] = topics.IDENTITY_ORGANIZATIONS
+    organization_id: UUID
+
+
+class OrganizationRegistered(_OrganizationEvent):
+    event_type: ClassVar[str] = "identity.organization.registered"
+    slug: str
+    name: str
+    kind: OrgKind
+    country: str
+    website: str | None = None
+    registered_by: UUID
+
+
+class OrganizationUpdated(_OrganizationEvent):
+    event_type: ClassVar[str] = "identity.organization.updated"
+    slug: str
+    name: str
+    kind: OrgKind
+    country: str
+    website: str | None = None
+    changed_fields: list[str]
+
+
+class OrganizationVerified(_OrganizationEvent):
+    event_type: ClassVar[str] = "identity.organization.verified"
+    verified_by: UUID
+
+
+class OrganizationDeactivated(_OrganizationEvent):
+    event_type: ClassVar[str] = "identity.organization.deactivated"
+    deactivated_by: UUID
+    reason: str | None = None
+
+
+class MembershipGranted(_OrganizationEvent):
+    event_type: ClassVar[str] = "identity.membership.granted"
+    user_id: UUID
+    role: OrgRole
+
+
+class MembershipRoleChanged(_OrganizationEvent):
+    event_type: ClassVar[str] = "identity.membership.role_changed"
+    user_id: UUID
+    previous_role: OrgRole
+    role: OrgRole
+    changed_by: UUID
+
+
+class MembershipRevoked(_OrganizationEvent):
+    event_type: ClassVar[str] = "identity.membership.revoked"
+    user_id: UUID
+    revoked_by: UUID
+
+
+class InvitationCreated(_OrganizationEvent):
+    """An invitation by e-mail; the single-use token is not in the event."""
+
+    event_type: ClassVar[str] = "identity.invitation.created"
+    invitation_id: UUID
+    email: str
+    role: OrgRole
+    expires_at: datetime
+    invited_by: UUID
+
+
+class InvitationAccepted(_OrganizationEvent):
+    event_type: ClassVar[str] = "identity.invitation.accepted"
+    invitation_id: UUID
+    user_id: UUID
+
+
+class ApiClientCreated(_OrganizationEvent):
+    event_type: ClassVar[str] = "identity.api_client.created"
+    client_id: str
+    name: str
+    scopes: list[str]
+    created_by: UUID
+
+
+class ApiClientRevoked(_OrganizationEvent):
+    event_type: ClassVar[str] = "identity.api_client.revoked"
+    client_id: str
+    revoked_by: UUID
+
+
+class UserRegistered(EventPayload):
+    topic: ClassVar[str] = topics.IDENTITY_USERS
+    event_type: ClassVar[str] = "identity.user.registered"
+    user_id: UUID
+    email: str
+    display_name: str
+
+
+ORGANIZATION_EVENTS: tuple[type[EventPayload], ...] = (
+    OrganizationRegistered,
+    OrganizationUpdated,
+    OrganizationVerified,
+    OrganizationDeactivated,
+    MembershipGranted,
+    MembershipRoleChanged,
+    MembershipRevoked,
+    InvitationCreated,
+    InvitationAccepted,
+    ApiClientCreated,
+    ApiClientRevoked,
+)
+USER_EVENTS: tuple[type[EventPayload], ...] = (UserRegistered,)

@@ -1,0 +1,64 @@
+"""Kafka through FastStream: the broker factory (with telemetry) and the wiring of event consumers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from opentelemetry.trace import TracerProvider
+
+from common.inbox import EventConsumer, IncomingMessage
+
+
+def create_broker(
+    bootstrap_servers: str,
+    *,
+    client_id: str,
+    tracer_provider: TracerProvider | None = None,
+    **options: Any,
+) -> KafkaBroker:
+    """A broker whose publishes and consumes carry W3C trace context in headers.
+
+    Idempotent producers stay off: the embedded Kafka-compatible broker refuses them, and the
+    outbox and inbox already give at-least-once delivery with duplicates skipped.
+    """
+    return KafkaBroker(
+        bootstrap_servers,
+        client_id=client_id,
+        enable_idempotence=False,
+        middlewares=(KafkaTelemetryMiddleware(tracer_provider=tracer_provider),),
+        **options,
+    )
+
+
+def subscribe_consumer(
+    broker: KafkaBroker, consumer: EventConsumer, *topics: str, description: str | None = None
+) -> None:
+    """Feed `topics` to `consumer` as one consumer group that commits after each message."""
+
+    async def handle(message: KafkaMessage) -> None:
+        raw = message.raw_message
+        record = raw[0] if isinstance(raw, tuple) else raw
+        await consumer.consume(
+            IncomingMessage(
+                body=message.body,
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                key=record.key,
+                headers={k: v for k, v in message.headers.items() if isinstance(v, str)},
+            )
+        )
+
+    handle.__name__ = f"{consumer.name}_consumer"
+    broker.subscriber(
+        *topics,
+        group_id=consumer.name,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        title=f"{consumer.name}:{'+'.join(topics)}",
+        description=description,
+    )(handle)

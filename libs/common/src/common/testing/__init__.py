@@ -1,0 +1,1 @@
+"""Test support: real MongoDB and Kafka for pytest (external, docker or embedded)."""

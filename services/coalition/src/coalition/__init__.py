@@ -1,0 +1,1 @@
+"""The coalition service."""

@@ -1,0 +1,167 @@
+"""Request and response bodies of the identity API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from identity.domain.memberships import OrgRole
+from identity.domain.organizations import COUNTRY_PATTERN, SLUG_PATTERN, OrgKind, OrgStatus
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
+Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, min_length=3, max_length=63)]
+Country = Annotated[
+    str, StringConstraints(pattern=COUNTRY_PATTERN), Field(description="ISO 3166-1 alpha-2 code, e.g. DE")
+]
+Password = Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class UserCreate(Strict):
+    email: EmailStr
+    password: Password
+    display_name: Name
+
+
+class UserUpdate(Strict):
+    display_name: Name
+
+
+class PasswordChange(Strict):
+    current_password: Password
+    new_password: Password
+
+
+class MembershipSummary(BaseModel):
+    organization_id: UUID
+    organization_slug: str
+    organization_name: str
+    role: OrgRole
+
+
+class UserRead(BaseModel):
+    id: UUID
+    email: str
+    display_name: str
+    platform_admin: bool
+    created_at: datetime
+
+
+class ProfileRead(UserRead):
+    memberships: list[MembershipSummary]
+
+
+class OrganizationCreate(Strict):
+    slug: Slug
+    name: Name
+    kind: OrgKind
+    country: Country
+    website: AnyHttpUrl | None = None
+    description: Description | None = None
+
+
+class OrganizationUpdate(Strict):
+    name: Name | None = None
+    kind: OrgKind | None = None
+    country: Country | None = None
+    website: AnyHttpUrl | None = None
+    description: Description | None = None
+
+    def changes(self) -> dict[str, Any]:
+        values = self.model_dump(exclude_unset=True, mode="json")
+        return {k: v for k, v in values.items() if v is not None or k in ("website", "description")}
+
+
+class OrganizationRead(BaseModel):
+    id: UUID
+    slug: str
+    name: str
+    kind: OrgKind
+    country: str
+    website: str | None
+    description: str | None
+    status: OrgStatus
+    verified: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrganizationPage(BaseModel):
+    items: list[OrganizationRead]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` to get the next page")
+
+
+class Deactivation(Strict):
+    reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class MemberRead(BaseModel):
+    user_id: UUID
+    display_name: str
+    email: str
+    role: OrgRole
+    joined_at: datetime
+
+
+class RoleChange(Strict):
+    role: OrgRole
+
+
+class InvitationCreate(Strict):
+    email: EmailStr
+    role: OrgRole = OrgRole.MEMBER
+
+
+class InvitationRead(BaseModel):
+    id: UUID
+    organization_id: UUID
+    email: str
+    role: OrgRole
+    status: str
+    expires_at: datetime
+    created_at: datetime
+
+
+class InvitationCreated(InvitationRead):
+    token: str = Field(description="Single-use; shown only now. The invitee accepts with it.")
+
+
+class InvitationAccept(Strict):
+    token: Annotated[str, StringConstraints(min_length=10, max_length=200)]
+
+
+class ClientCreate(Strict):
+    name: Name
+    scopes: list[Annotated[str, StringConstraints(max_length=64)]] = Field(min_length=1, max_length=20)
+
+
+class ClientRead(BaseModel):
+    client_id: str
+    organization_id: UUID
+    name: str
+    scopes: list[str]
+    status: str
+    created_at: datetime
+
+
+class ClientCreated(ClientRead):
+    client_secret: str = Field(description="Shown only now; store it safely. Only its hash is kept.")
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: str
+    expires_in: int
+    scope: str
+    refresh_token: str | None = None
+
+
+class KeyRotated(BaseModel):
+    kid: str

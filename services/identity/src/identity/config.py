@@ -1,0 +1,47 @@
+"""Settings of the identity service (environment variables prefixed IDENTITY_)."""
+
+from __future__ import annotations
+
+from pydantic import EmailStr, Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from common.settings import KafkaSettings, MongoSettings, ServiceSettings, TelemetrySettings
+
+SERVICE = "identity"
+
+
+class Settings(ServiceSettings, MongoSettings, KafkaSettings, TelemetrySettings):
+    model_config = SettingsConfigDict(env_prefix="IDENTITY_", extra="ignore")
+
+    port: int = Field(8001, ge=1, le=65535, description="Port the HTTP API listens on")
+    issuer: str | None = Field(None, description="`iss` of issued tokens (defaults to the public base URL)")
+    audience: str = Field("coalition-platform", description="`aud` of issued access tokens")
+    access_token_ttl_seconds: int = Field(600, ge=60, le=3600, description="Lifetime of access tokens")
+    refresh_token_ttl_days: int = Field(30, ge=1, le=365, description="Lifetime of refresh tokens")
+    invitation_ttl_hours: int = Field(
+        168, ge=1, le=24 * 30, description="How long an invitation can be accepted"
+    )
+    key_rotation_days: int = Field(
+        30, ge=1, description="A signing key older than this is rotated at start-up"
+    )
+    key_encryption_secret: SecretStr = Field(
+        SecretStr("development-only-key-encryption-secret"),
+        description="Encrypts the private signing keys at rest; required outside development",
+    )
+    bootstrap_admin_email: EmailStr | None = Field(
+        None, description="E-mail of the first platform admin, created at start-up if missing"
+    )
+    bootstrap_admin_password: SecretStr | None = Field(
+        None, description="Password of the first platform admin (only used when it is created)"
+    )
+    login_free_failures: int = Field(5, ge=1, description="Failed logins tolerated before a lockout")
+    login_base_lockout_seconds: int = Field(
+        30, ge=1, description="First lockout; it doubles with each failure"
+    )
+    login_max_lockout_seconds: int = Field(900, ge=1, description="Longest lockout")
+    argon2_time_cost: int = Field(3, ge=1, description="argon2id iterations")
+    argon2_memory_kib: int = Field(65536, ge=8192, description="argon2id memory in KiB")
+
+    @property
+    def token_issuer(self) -> str:
+        return (self.issuer or self.base_url).rstrip("/")

@@ -1,0 +1,1 @@
+"""The identity domain: pure models and rules, no I/O."""

@@ -1,0 +1,1 @@
+"""Kafka side of the identity service: the topics it publishes (it consumes none)."""

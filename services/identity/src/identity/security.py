@@ -1,0 +1,64 @@
+"""Hashing and secrets: argon2id for passwords and client secrets, SHA-256 for high-entropy tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from cryptography.fernet import Fernet, InvalidToken
+
+
+class Hasher:
+    """argon2id, run in a worker thread so a login never blocks the event loop."""
+
+    def __init__(self, *, time_cost: int = 3, memory_kib: int = 65536) -> None:
+        self._argon = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=1)
+        # A hash of a random value: verifying against it makes unknown users cost as much as known ones.
+        self._decoy = self._argon.hash(secrets.token_urlsafe(16))
+
+    async def hash(self, secret: str) -> str:
+        return await asyncio.to_thread(self._argon.hash, secret)
+
+    async def verify(self, stored_hash: str | None, secret: str) -> bool:
+        return await asyncio.to_thread(self._verify, stored_hash or self._decoy, secret)
+
+    def _verify(self, stored_hash: str, secret: str) -> bool:
+        try:
+            return self._argon.verify(stored_hash, secret)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    def needs_rehash(self, stored_hash: str) -> bool:
+        return self._argon.check_needs_rehash(stored_hash)
+
+
+def token_digest(token: str) -> str:
+    """Digest of a random 256-bit token; enough because such tokens cannot be guessed."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_urlsafe(32)}"
+
+
+class KeyVault:
+    """Encrypts private signing keys at rest with a key derived from a configured secret."""
+
+    def __init__(self, secret: str) -> None:
+        derived = hashlib.sha256(b"identity-signing-keys:" + secret.encode()).digest()
+        self._fernet = Fernet(base64.urlsafe_b64encode(derived))
+
+    def seal(self, plaintext: str) -> str:
+        return self._fernet.encrypt(plaintext.encode()).decode()
+
+    def open(self, sealed: str) -> str:
+        try:
+            return self._fernet.decrypt(sealed.encode()).decode()
+        except InvalidToken as exc:
+            raise RuntimeError(
+                "a signing key cannot be decrypted: IDENTITY_KEY_ENCRYPTION_SECRET changed?"
+            ) from exc

@@ -1,0 +1,754 @@
+"""Use cases of the identity service: organizations, users, memberships, invitations, clients, tokens."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from pymongo import AsyncMongoClient
+from pymongo.errors import DuplicateKeyError
+
+from common.auth import Principal
+from common.contracts import identity as ev
+from common.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, TooManyRequests
+from common.events import EventPayload, utcnow
+from common.mongo import Document, Session, in_transaction
+from common.outbox import Outbox
+from identity.config import Settings
+from identity.domain import memberships as rules
+from identity.domain.memberships import OrgRole
+from identity.domain.organizations import EDITABLE_FIELDS, Organization, OrgKind, OrgStatus, slug_is_allowed
+from identity.domain.throttle import LoginThrottlePolicy
+from identity.domain.tokens import narrow_scopes, org_roles_claim, validate_client_scopes
+from identity.domain.users import User, normalize_email, password_problems
+from identity.keys import SigningKeys, token_times
+from identity.repository import IdentityRepository
+from identity.security import Hasher, new_token, token_digest
+
+
+class OAuthError(InvalidInput):
+    """An RFC 6749 token-endpoint error, carried in a problem document with its `error` code."""
+
+    status, code, title = 400, "oauth-error", "Token request refused"
+
+    def __init__(self, error: str, detail: str, *, status: int = 400) -> None:
+        super().__init__(detail, error=error, error_description=detail)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    access_token: str
+    expires_in: int
+    scope: str
+    refresh_token: str | None = None
+    token_type: str = "Bearer"  # noqa: S105 - the OAuth token type, not a secret
+
+
+@dataclass(frozen=True)
+class NewOrganization:
+    slug: str
+    name: str
+    kind: OrgKind
+    country: str
+    website: str | None = None
+    description: str | None = None
+
+
+class IdentityService:
+    def __init__(
+        self,
+        *,
+        client: AsyncMongoClient[Document],
+        repo: IdentityRepository,
+        outbox: Outbox,
+        keys: SigningKeys,
+        hasher: Hasher,
+        settings: Settings,
+    ) -> None:
+        self.client = client
+        self.repo = repo
+        self.outbox = outbox
+        self.keys = keys
+        self.hasher = hasher
+        self.settings = settings
+        self.throttle = LoginThrottlePolicy(
+            free_failures=settings.login_free_failures,
+            base_lockout=timedelta(seconds=settings.login_base_lockout_seconds),
+            max_lockout=timedelta(seconds=settings.login_max_lockout_seconds),
+        )
+
+    # ---- helpers ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _require_user(principal: Principal) -> UUID:
+        if principal.user_id is None:
+            raise Forbidden("this needs a signed-in user, not an API client")
+        return principal.user_id
+
+    async def _org_or_404(self, org_id: UUID, session: Session | None = None) -> Organization:
+        org = await self.repo.get_organization(org_id, session)
+        if org is None:
+            raise NotFound("no such organization", organization_id=str(org_id))
+        return org
+
+    async def _actor_role(
+        self, principal: Principal, org_id: UUID, session: Session | None = None
+    ) -> OrgRole | None:
+        """The caller's current role, read from the database rather than the (older) token."""
+        user_id = self._require_user(principal)
+        return await self.repo.role_of(org_id, user_id, session)
+
+    async def _require_member(self, principal: Principal, org_id: UUID) -> OrgRole | None:
+        role = await self._actor_role(principal, org_id)
+        if role is None and not principal.platform_admin:
+            raise Forbidden("only the organization's members can see this")
+        return role
+
+    async def _require_admin(self, principal: Principal, org_id: UUID, session: Session) -> OrgRole | None:
+        role = await self._actor_role(principal, org_id, session)
+        if not principal.platform_admin and (role is None or not role.at_least(OrgRole.ADMIN)):
+            raise Forbidden("only the organization's admins and owners can do this")
+        return role
+
+    async def _emit(
+        self, session: Session, payload: EventPayload, *, org_id: UUID | None = None, key: str, subject: str
+    ) -> None:
+        await self.outbox.add(
+            session, payload, key=key, subject=subject, orgid=str(org_id) if org_id else None
+        )
+
+    async def _emit_org(self, session: Session, payload: EventPayload, org_id: UUID) -> None:
+        await self._emit(session, payload, org_id=org_id, key=str(org_id), subject=f"organizations/{org_id}")
+
+    # ---- users -----------------------------------------------------------------------------------
+
+    async def register_user(
+        self, *, email: str, password: str, display_name: str, platform_admin: bool = False
+    ) -> User:
+        email = normalize_email(email)
+        problems = password_problems(password, email=email, display_name=display_name)
+        if problems:
+            raise InvalidInput("the password " + "; ".join(problems), field="password", problems=problems)
+        password_hash = await self.hasher.hash(password)
+        now = utcnow()
+        user_id = uuid.uuid4()
+        doc = {
+            "_id": user_id,
+            "email": email,
+            "display_name": display_name.strip(),
+            "password_hash": password_hash,
+            "platform_admin": platform_admin,
+            "created_at": now,
+            "password_changed_at": now,
+        }
+
+        async def work(session: Session) -> None:
+            await self.repo.insert_user(doc, session)
+            payload = ev.UserRegistered(user_id=user_id, email=email, display_name=doc["display_name"])
+            await self._emit(session, payload, key=str(user_id), subject=f"users/{user_id}")
+
+        try:
+            await in_transaction(self.client, work)
+        except DuplicateKeyError as exc:
+            raise Conflict("a user with this e-mail address already exists", field="email") from exc
+        return User.model_validate({**doc, "id": user_id})
+
+    async def bootstrap_admin(self) -> User | None:
+        """Create the first platform admin from configuration, once."""
+        email, password = self.settings.bootstrap_admin_email, self.settings.bootstrap_admin_password
+        if not email or password is None:
+            return None
+        existing = await self.repo.find_user_by_email(normalize_email(email))
+        if existing is not None:
+            if not existing.get("platform_admin"):
+                await self.repo.update_user(existing["_id"], {"platform_admin": True})
+            return None
+        try:
+            return await self.register_user(
+                email=email,
+                password=password.get_secret_value(),
+                display_name="Platform admin",
+                platform_admin=True,
+            )
+        except Conflict:
+            return None  # another replica created it first
+
+    async def profile(self, *, principal: Principal) -> tuple[User, list[Document]]:
+        user_id = self._require_user(principal)
+        user = await self.repo.get_user(user_id)
+        if user is None:
+            raise NotFound("the user no longer exists")
+        return user, await self.repo.memberships_of_user(user_id)
+
+    async def update_profile(self, *, principal: Principal, display_name: str) -> User:
+        user_id = self._require_user(principal)
+        user = await self.repo.update_user(user_id, {"display_name": display_name.strip()})
+        if user is None:
+            raise NotFound("the user no longer exists")
+        return user
+
+    async def change_password(
+        self, *, principal: Principal, current_password: str, new_password: str
+    ) -> None:
+        user_id = self._require_user(principal)
+        doc = await self.repo.get_user_doc(user_id)
+        if doc is None:
+            raise NotFound("the user no longer exists")
+        if not await self.hasher.verify(doc["password_hash"], current_password):
+            raise Forbidden("the current password is wrong")
+        problems = password_problems(new_password, email=doc["email"], display_name=doc["display_name"])
+        if problems:
+            raise InvalidInput("the password " + "; ".join(problems), field="new_password", problems=problems)
+        now = utcnow()
+        await self.repo.update_user(
+            user_id, {"password_hash": await self.hasher.hash(new_password), "password_changed_at": now}
+        )
+        await self.repo.revoke_user_tokens(user_id, now)
+
+    # ---- organizations ---------------------------------------------------------------------------
+
+    async def register_organization(self, *, principal: Principal, new: NewOrganization) -> Organization:
+        user_id = self._require_user(principal)
+        if not slug_is_allowed(new.slug):
+            raise InvalidInput("the slug is reserved or malformed", field="slug")
+        now = utcnow()
+        org = Organization(
+            id=uuid.uuid4(),
+            slug=new.slug,
+            name=new.name.strip(),
+            kind=new.kind,
+            country=new.country,
+            website=new.website,
+            description=new.description,
+            created_at=now,
+            updated_at=now,
+            created_by=user_id,
+        )
+
+        async def work(session: Session) -> None:
+            await self.repo.insert_organization(org, session)
+            await self.repo.insert_membership(
+                {
+                    "_id": uuid.uuid4(),
+                    "org_id": org.id,
+                    "user_id": user_id,
+                    "role": OrgRole.OWNER.value,
+                    "created_at": now,
+                },
+                session,
+            )
+            await self._emit_org(
+                session,
+                ev.OrganizationRegistered(
+                    organization_id=org.id,
+                    slug=org.slug,
+                    name=org.name,
+                    kind=org.kind.value,
+                    country=org.country,
+                    website=org.website,
+                    registered_by=user_id,
+                ),
+                org.id,
+            )
+            await self._emit_org(
+                session, ev.MembershipGranted(organization_id=org.id, user_id=user_id, role="owner"), org.id
+            )
+
+        try:
+            await in_transaction(self.client, work)
+        except DuplicateKeyError as exc:
+            raise Conflict("an organization with this slug already exists", field="slug") from exc
+        return org
+
+    async def get_organization(self, *, org_id: UUID) -> Organization:
+        return await self._org_or_404(org_id)
+
+    async def list_organizations(
+        self, *, after: UUID | None, limit: int, kind: str | None = None, country: str | None = None
+    ) -> list[Organization]:
+        return await self.repo.list_organizations(after=after, limit=limit, kind=kind, country=country)
+
+    async def update_organization(
+        self, *, principal: Principal, org_id: UUID, changes: dict[str, Any]
+    ) -> Organization:
+        changes = {k: v for k, v in changes.items() if k in EDITABLE_FIELDS}
+
+        async def work(session: Session) -> Organization:
+            org = await self._org_or_404(org_id, session)
+            await self._require_admin(principal, org_id, session)
+            org.require_active()
+            changed = {k: v for k, v in changes.items() if getattr(org, k) != v}
+            if not changed:
+                return org
+            updated = await self.repo.update_organization(
+                org_id, {**changed, "updated_at": utcnow()}, session
+            )
+            assert updated is not None
+            await self._emit_org(
+                session,
+                ev.OrganizationUpdated(
+                    organization_id=org_id,
+                    slug=updated.slug,
+                    name=updated.name,
+                    kind=updated.kind.value,
+                    country=updated.country,
+                    website=updated.website,
+                    changed_fields=sorted(changed),
+                ),
+                org_id,
+            )
+            return updated
+
+        return await in_transaction(self.client, work)
+
+    async def deactivate_organization(
+        self, *, principal: Principal, org_id: UUID, reason: str | None
+    ) -> Organization:
+        actor = self._require_user(principal)
+
+        async def work(session: Session) -> Organization:
+            org = await self._org_or_404(org_id, session)
+            role = await self._actor_role(principal, org_id, session)
+            if not principal.platform_admin and role is not OrgRole.OWNER:
+                raise Forbidden("only an owner or a platform admin can deactivate an organization")
+            org.require_active()
+            updated = await self.repo.update_organization(
+                org_id, {"status": OrgStatus.DEACTIVATED.value, "updated_at": utcnow()}, session
+            )
+            assert updated is not None
+            await self._emit_org(
+                session,
+                ev.OrganizationDeactivated(organization_id=org_id, deactivated_by=actor, reason=reason),
+                org_id,
+            )
+            return updated
+
+        return await in_transaction(self.client, work)
+
+    async def verify_organization(self, *, principal: Principal, org_id: UUID) -> Organization:
+        actor = self._require_user(principal)
+        if not principal.platform_admin:
+            raise Forbidden("only a platform admin can verify an organization")
+
+        async def work(session: Session) -> Organization:
+            org = await self._org_or_404(org_id, session)
+            org.require_active()
+            if org.verified:
+                return org
+            now = utcnow()
+            updated = await self.repo.update_organization(
+                org_id, {"verified": True, "verified_at": now, "updated_at": now}, session
+            )
+            assert updated is not None
+            await self._emit_org(
+                session, ev.OrganizationVerified(organization_id=org_id, verified_by=actor), org_id
+            )
+            return updated
+
+        return await in_transaction(self.client, work)
+
+    # ---- memberships -----------------------------------------------------------------------------
+
+    async def list_members(self, *, principal: Principal, org_id: UUID) -> list[Document]:
+        await self._org_or_404(org_id)
+        await self._require_member(principal, org_id)
+        return await self.repo.members_of(org_id)
+
+    async def change_member_role(
+        self, *, principal: Principal, org_id: UUID, user_id: UUID, role: OrgRole
+    ) -> Document:
+        actor = self._require_user(principal)
+
+        async def work(session: Session) -> Document:
+            org = await self._org_or_404(org_id, session)
+            actor_role = await self._actor_role(principal, org_id, session)
+            if actor_role is None and not principal.platform_admin:
+                raise Forbidden("only the organization's admins and owners manage its members")
+            membership = await self.repo.get_membership(org_id, user_id, session)
+            if membership is None:
+                raise NotFound("that user is not a member of the organization")
+            org.require_active()
+            current = OrgRole(membership["role"])
+            if current is role:
+                return membership
+            rules.check_role_change(
+                actor_role,
+                current=current,
+                new=role,
+                owner_count=await self.repo.count_owners(org_id, session),
+                platform_admin=principal.platform_admin,
+            )
+            await self.repo.set_role(org_id, user_id, role, utcnow(), session)
+            await self._emit_org(
+                session,
+                ev.MembershipRoleChanged(
+                    organization_id=org_id,
+                    user_id=user_id,
+                    previous_role=current.value,
+                    role=role.value,
+                    changed_by=actor,
+                ),
+                org_id,
+            )
+            return {**membership, "role": role.value}
+
+        return await in_transaction(self.client, work)
+
+    async def remove_member(self, *, principal: Principal, org_id: UUID, user_id: UUID) -> None:
+        actor = self._require_user(principal)
+
+        async def work(session: Session) -> None:
+            await self._org_or_404(org_id, session)
+            actor_role = await self._actor_role(principal, org_id, session)
+            membership = await self.repo.get_membership(org_id, user_id, session)
+            if membership is None:
+                if actor_role is None and not principal.platform_admin:
+                    raise Forbidden("only the organization's members can do this")
+                raise NotFound("that user is not a member of the organization")
+            rules.check_removal(
+                actor_role,
+                target=OrgRole(membership["role"]),
+                owner_count=await self.repo.count_owners(org_id, session),
+                is_self=actor == user_id,
+                platform_admin=principal.platform_admin,
+            )
+            await self.repo.delete_membership(org_id, user_id, session)
+            await self._emit_org(
+                session,
+                ev.MembershipRevoked(organization_id=org_id, user_id=user_id, revoked_by=actor),
+                org_id,
+            )
+
+        await in_transaction(self.client, work)
+
+    # ---- invitations -----------------------------------------------------------------------------
+
+    async def invite(
+        self, *, principal: Principal, org_id: UUID, email: str, role: OrgRole
+    ) -> tuple[Document, str]:
+        actor = self._require_user(principal)
+        token = new_token("inv")
+        now = utcnow()
+        doc: Document = {
+            "_id": uuid.uuid4(),
+            "org_id": org_id,
+            "email": normalize_email(email),
+            "role": role.value,
+            "token_hash": token_digest(token),
+            "status": "pending",
+            "created_at": now,
+            "created_by": actor,
+            "expires_at": now + timedelta(hours=self.settings.invitation_ttl_hours),
+        }
+
+        async def work(session: Session) -> None:
+            org = await self._org_or_404(org_id, session)
+            actor_role = await self._actor_role(principal, org_id, session)
+            rules.check_can_grant(actor_role, role, platform_admin=principal.platform_admin)
+            org.require_active()
+            await self.repo.insert_invitation(doc, session)
+            await self._emit_org(
+                session,
+                ev.InvitationCreated(
+                    organization_id=org_id,
+                    invitation_id=doc["_id"],
+                    email=doc["email"],
+                    role=role.value,
+                    expires_at=doc["expires_at"],
+                    invited_by=actor,
+                ),
+                org_id,
+            )
+
+        await in_transaction(self.client, work)
+        return doc, token
+
+    async def list_invitations(self, *, principal: Principal, org_id: UUID) -> list[Document]:
+        await self._org_or_404(org_id)
+        role = await self._actor_role(principal, org_id)
+        if not principal.platform_admin and (role is None or not role.at_least(OrgRole.ADMIN)):
+            raise Forbidden("only the organization's admins and owners can see its invitations")
+        return await self.repo.invitations_of(org_id)
+
+    async def revoke_invitation(self, *, principal: Principal, org_id: UUID, invitation_id: UUID) -> None:
+        async def work(session: Session) -> None:
+            await self._org_or_404(org_id, session)
+            await self._require_admin(principal, org_id, session)
+            invitation = await self.repo.get_invitation(org_id, invitation_id, session)
+            if invitation is None:
+                raise NotFound("no such invitation")
+            if invitation["status"] != "pending":
+                raise Conflict(f"the invitation is already {invitation['status']}")
+            await self.repo.set_invitation(
+                invitation_id, {"status": "revoked", "revoked_at": utcnow()}, session
+            )
+
+        await in_transaction(self.client, work)
+
+    async def accept_invitation(self, *, principal: Principal, token: str) -> Document:
+        user_id = self._require_user(principal)
+
+        async def work(session: Session) -> Document:
+            invitation = await self.repo.find_invitation_by_token(token_digest(token), session)
+            if invitation is None:
+                raise NotFound("no invitation matches this token")
+            user = await self.repo.get_user_doc(user_id, session)
+            if user is None or user["email"] != invitation["email"]:
+                raise Forbidden("this invitation was sent to another e-mail address")
+            if invitation["status"] != "pending":
+                raise Gone(f"the invitation was already {invitation['status']}")
+            now = utcnow()
+            if invitation["expires_at"] <= now:
+                raise Gone("the invitation has expired")
+            org = await self._org_or_404(invitation["org_id"], session)
+            org.require_active()
+            org_id, role = invitation["org_id"], OrgRole(invitation["role"])
+            await self.repo.set_invitation(
+                invitation["_id"], {"status": "accepted", "accepted_at": now, "accepted_by": user_id}, session
+            )
+            existing = await self.repo.get_membership(org_id, user_id, session)
+            if existing is not None:
+                if not OrgRole(existing["role"]).at_least(role):
+                    await self.repo.set_role(org_id, user_id, role, now, session)
+                    await self._emit_org(
+                        session,
+                        ev.MembershipRoleChanged(
+                            organization_id=org_id,
+                            user_id=user_id,
+                            previous_role=existing["role"],
+                            role=role.value,
+                            changed_by=invitation["created_by"],
+                        ),
+                        org_id,
+                    )
+            else:
+                await self.repo.insert_membership(
+                    {
+                        "_id": uuid.uuid4(),
+                        "org_id": org_id,
+                        "user_id": user_id,
+                        "role": role.value,
+                        "created_at": now,
+                    },
+                    session,
+                )
+                await self._emit_org(
+                    session,
+                    ev.MembershipGranted(organization_id=org_id, user_id=user_id, role=role.value),
+                    org_id,
+                )
+            await self._emit_org(
+                session,
+                ev.InvitationAccepted(
+                    organization_id=org_id, invitation_id=invitation["_id"], user_id=user_id
+                ),
+                org_id,
+            )
+            membership = await self.repo.get_membership(org_id, user_id, session)
+            assert membership is not None
+            return membership
+
+        return await in_transaction(self.client, work)
+
+    # ---- API clients -----------------------------------------------------------------------------
+
+    async def create_client(
+        self, *, principal: Principal, org_id: UUID, name: str, scopes: list[str]
+    ) -> tuple[Document, str]:
+        actor = self._require_user(principal)
+        granted = validate_client_scopes(scopes)
+        client_id = f"cli_{secrets.token_hex(12)}"
+        secret = new_token("cs")
+        doc: Document = {
+            "_id": client_id,
+            "org_id": org_id,
+            "name": name.strip(),
+            "scopes": granted,
+            "secret_hash": await self.hasher.hash(secret),
+            "status": "active",
+            "created_at": utcnow(),
+            "created_by": actor,
+        }
+
+        async def work(session: Session) -> None:
+            org = await self._org_or_404(org_id, session)
+            await self._require_admin(principal, org_id, session)
+            org.require_active()
+            await self.repo.insert_client(doc, session)
+            await self._emit_org(
+                session,
+                ev.ApiClientCreated(
+                    organization_id=org_id,
+                    client_id=client_id,
+                    name=doc["name"],
+                    scopes=granted,
+                    created_by=actor,
+                ),
+                org_id,
+            )
+
+        await in_transaction(self.client, work)
+        return doc, secret
+
+    async def list_clients(self, *, principal: Principal, org_id: UUID) -> list[Document]:
+        await self._org_or_404(org_id)
+        role = await self._actor_role(principal, org_id)
+        if not principal.platform_admin and (role is None or not role.at_least(OrgRole.ADMIN)):
+            raise Forbidden("only the organization's admins and owners can see its API clients")
+        return await self.repo.clients_of(org_id)
+
+    async def revoke_client(self, *, principal: Principal, org_id: UUID, client_id: str) -> None:
+        actor = self._require_user(principal)
+
+        async def work(session: Session) -> None:
+            await self._org_or_404(org_id, session)
+            await self._require_admin(principal, org_id, session)
+            client = await self.repo.get_client(client_id, session)
+            if client is None or client["org_id"] != org_id:
+                raise NotFound("no such API client")
+            if client["status"] == "revoked":
+                return
+            await self.repo.set_client(client_id, {"status": "revoked", "revoked_at": utcnow()}, session)
+            await self._emit_org(
+                session,
+                ev.ApiClientRevoked(organization_id=org_id, client_id=client_id, revoked_by=actor),
+                org_id,
+            )
+
+        await in_transaction(self.client, work)
+
+    # ---- tokens ----------------------------------------------------------------------------------
+
+    async def _access_token(self, claims: dict[str, Any], now: datetime) -> str:
+        ttl = timedelta(seconds=self.settings.access_token_ttl_seconds)
+        return await self.keys.sign(
+            {
+                "iss": self.settings.token_issuer,
+                "aud": self.settings.audience,
+                "jti": str(uuid.uuid4()),
+                **token_times(now, ttl),
+                **claims,
+            }
+        )
+
+    async def _user_grant(self, user: Document, *, family_id: str, scope: str) -> TokenGrant:
+        now = utcnow()
+        memberships = await self.repo.memberships_of_user(user["_id"])
+        claims: dict[str, Any] = {
+            "sub": str(user["_id"]),
+            "orgs": org_roles_claim((m["org_id"], m["role"]) for m in memberships),
+            "scope": scope,
+        }
+        if user.get("platform_admin"):
+            claims["padm"] = True
+        refresh = new_token("rt")
+        await self.repo.insert_refresh_token(
+            {
+                "_id": token_digest(refresh),
+                "family_id": family_id,
+                "user_id": user["_id"],
+                "status": "active",
+                "scope": scope,
+                "created_at": now,
+                "expires_at": now + timedelta(days=self.settings.refresh_token_ttl_days),
+            }
+        )
+        return TokenGrant(
+            access_token=await self._access_token(claims, now),
+            expires_in=self.settings.access_token_ttl_seconds,
+            scope=scope,
+            refresh_token=refresh,
+        )
+
+    async def _check_lock(self, username: str) -> None:
+        state = await self.repo.throttle_state(username)
+        locked_until = state.get("locked_until") if state else None
+        now = utcnow()
+        if locked_until is not None and locked_until > now:
+            wait = int((locked_until - now).total_seconds()) + 1
+            raise TooManyRequests(
+                f"too many failed sign-ins; try again in {wait} seconds",
+                retry_after=wait,
+                error="invalid_grant",
+            )
+
+    async def _record_failed_login(self, username: str) -> None:
+        now = utcnow()
+        failures = await self.repo.record_failure(username, now, now + self.throttle.max_lockout * 4)
+        await self.repo.set_lock(username, self.throttle.locked_until(failures, now))
+
+    async def password_grant(self, *, username: str, password: str, scope: str | None) -> TokenGrant:
+        email = normalize_email(username)
+        await self._check_lock(email)
+        user = await self.repo.find_user_by_email(email)
+        if not await self.hasher.verify(user["password_hash"] if user else None, password) or user is None:
+            await self._record_failed_login(email)
+            raise OAuthError("invalid_grant", "the e-mail address or password is wrong")
+        await self.repo.clear_failures(email)
+        if self.hasher.needs_rehash(user["password_hash"]):
+            await self.repo.update_user(user["_id"], {"password_hash": await self.hasher.hash(password)})
+        return await self._user_grant(user, family_id=str(uuid.uuid4()), scope=scope or "openid profile")
+
+    async def refresh_grant(self, *, refresh_token: str) -> TokenGrant:
+        digest = token_digest(refresh_token)
+        now = utcnow()
+        record = await self.repo.consume_refresh_token(digest, now)
+        if record is None:
+            known = await self.repo.find_refresh_token(digest)
+            if known is not None and known["status"] in ("used", "revoked"):
+                # A rotated token came back: it was stolen or replayed. End the whole family.
+                await self.repo.revoke_family(known["family_id"], now)
+                raise OAuthError(
+                    "invalid_grant", "the refresh token was already used; the session is revoked"
+                )
+            raise OAuthError("invalid_grant", "the refresh token is unknown or expired")
+        user = await self.repo.get_user_doc(record["user_id"])
+        if user is None:
+            raise OAuthError("invalid_grant", "the user no longer exists")
+        return await self._user_grant(user, family_id=record["family_id"], scope=record.get("scope", ""))
+
+    async def revoke_refresh_token(self, *, token: str) -> None:
+        known = await self.repo.find_refresh_token(token_digest(token))
+        if known is not None:
+            await self.repo.revoke_family(known["family_id"], utcnow())
+
+    async def client_credentials_grant(
+        self, *, client_id: str, client_secret: str, scope: str | None
+    ) -> TokenGrant:
+        client = await self.repo.get_client(client_id)
+        valid = await self.hasher.verify(client["secret_hash"] if client else None, client_secret)
+        if client is None or not valid or client["status"] != "active":
+            raise OAuthError(
+                "invalid_client", "the client is unknown, revoked, or its secret is wrong", status=401
+            )
+        org = await self.repo.get_organization(client["org_id"])
+        if org is None or not org.is_active:
+            raise OAuthError("invalid_client", "the client's organization is deactivated", status=401)
+        try:
+            scopes = narrow_scopes(client["scopes"], scope)
+        except InvalidInput as exc:
+            raise OAuthError("invalid_scope", exc.detail) from exc
+        now = utcnow()
+        token = await self._access_token(
+            {"sub": client_id, "cid": client_id, "org": str(client["org_id"]), "scope": " ".join(scopes)}, now
+        )
+        return TokenGrant(
+            access_token=token, expires_in=self.settings.access_token_ttl_seconds, scope=" ".join(scopes)
+        )
+
+    async def rotate_signing_key(self, *, principal: Principal) -> str:
+        self._require_user(principal)
+        if not principal.platform_admin:
+            raise Forbidden("only a platform admin can rotate signing keys")
+        return await self.keys.rotate()
+
+    @staticmethod
+    def client_scopes() -> list[str]:
+        from identity.domain.tokens import CLIENT_SCOPES
+
+        return sorted(CLIENT_SCOPES)

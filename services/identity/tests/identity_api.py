@@ -1,0 +1,99 @@
+"""Test helpers for the identity service: arranging people and organizations through the public API."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+ADMIN_EMAIL = "platform-admin@example.org"
+ADMIN_PASSWORD = "Correct-Admin-Horse-42"
+PASSWORD = "a sensible passphrase 42"
+ISSUER = "http://identity.test"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@dataclass
+class Person:
+    id: str
+    email: str
+    password: str
+    token: str
+    refresh_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return bearer(self.token)
+
+
+class IdentityApi:
+    """Short-hands for arranging test situations through the public API."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+
+    async def login(self, email: str, password: str = PASSWORD) -> dict[str, Any]:
+        response = await self.http.post(
+            "/oauth/token", data={"grant_type": "password", "username": email, "password": password}
+        )
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    async def person(self, name: str = "user") -> Person:
+        email = f"{name}-{uuid.uuid4().hex[:10]}@example.org"
+        response = await self.http.post(
+            "/v1/users", json={"email": email, "password": PASSWORD, "display_name": name.title()}
+        )
+        assert response.status_code == 201, response.text
+        tokens = await self.login(email)
+        return Person(response.json()["id"], email, PASSWORD, tokens["access_token"], tokens["refresh_token"])
+
+    async def relogin(self, person: Person) -> Person:
+        tokens = await self.login(person.email, person.password)
+        person.token, person.refresh_token = tokens["access_token"], tokens["refresh_token"]
+        return person
+
+    async def organization(self, owner: Person, **fields: Any) -> dict[str, Any]:
+        body = {
+            "slug": f"org-{uuid.uuid4().hex[:10]}",
+            "name": "Rare Disease Alliance",
+            "kind": "patient_association",
+            "country": "DE",
+            **fields,
+        }
+        response = await self.http.post("/v1/organizations", json=body, headers=owner.headers)
+        assert response.status_code == 201, response.text
+        await self.relogin(owner)
+        return dict(response.json())
+
+    async def add_member(self, org_id: str, admin: Person, role: str = "member", name: str = "member") -> Person:
+        person = await self.person(name)
+        invited = await self.http.post(
+            f"/v1/organizations/{org_id}/invitations", json={"email": person.email, "role": role},
+            headers=admin.headers,
+        )
+        assert invited.status_code == 201, invited.text
+        accepted = await self.http.post(
+            "/v1/invitations/accept", json={"token": invited.json()["token"]}, headers=person.headers
+        )
+        assert accepted.status_code == 200, accepted.text
+        return await self.relogin(person)
+
+    async def admin(self) -> Person:
+        tokens = await self.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+        me = await self.http.get("/v1/users/me", headers=bearer(tokens["access_token"]))
+        return Person(me.json()["id"], ADMIN_EMAIL, ADMIN_PASSWORD, tokens["access_token"], tokens["refresh_token"])
+
+
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json"), response.headers
+    body = dict(response.json())
+    assert body["status"] == status
+    assert body["title"]
+    return body
