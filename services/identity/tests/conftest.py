@@ -51,5 +51,3 @@ async def http(identity_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def api(http: httpx.AsyncClient) -> IdentityApi:
     return IdentityApi(http)
-
-

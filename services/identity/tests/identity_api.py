@@ -71,10 +71,13 @@ class IdentityApi:
         await self.relogin(owner)
         return dict(response.json())
 
-    async def add_member(self, org_id: str, admin: Person, role: str = "member", name: str = "member") -> Person:
+    async def add_member(
+        self, org_id: str, admin: Person, role: str = "member", name: str = "member"
+    ) -> Person:
         person = await self.person(name)
         invited = await self.http.post(
-            f"/v1/organizations/{org_id}/invitations", json={"email": person.email, "role": role},
+            f"/v1/organizations/{org_id}/invitations",
+            json={"email": person.email, "role": role},
             headers=admin.headers,
         )
         assert invited.status_code == 201, invited.text
@@ -87,7 +90,9 @@ class IdentityApi:
     async def admin(self) -> Person:
         tokens = await self.login(ADMIN_EMAIL, ADMIN_PASSWORD)
         me = await self.http.get("/v1/users/me", headers=bearer(tokens["access_token"]))
-        return Person(me.json()["id"], ADMIN_EMAIL, ADMIN_PASSWORD, tokens["access_token"], tokens["refresh_token"])
+        return Person(
+            me.json()["id"], ADMIN_EMAIL, ADMIN_PASSWORD, tokens["access_token"], tokens["refresh_token"]
+        )
 
 
 def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:

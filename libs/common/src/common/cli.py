@@ -56,8 +56,12 @@ def run(
         return 0
     configure_logging(service, settings.log_level)
     app = app_factory(settings, role=Role(command))
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
-                timeout_graceful_shutdown=10)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
     return 0
-
-

@@ -136,18 +136,14 @@ class EventConsumer:
 
     async def _apply_once(self, event: CloudEvent, payload: EventPayload, handler: Handler[Any]) -> str:
         async def work(session: Session) -> str:
-            try:
-                await self.db[INBOX].insert_one(
-                    {
-                        "_id": f"{self.name}:{event.id}",
-                        "consumer": self.name,
-                        "type": event.type,
-                        "received_at": utcnow(),
-                    },
-                    session=session,
-                )
-            except DuplicateKeyError:
+            inbox_id = f"{self.name}:{event.id}"
+            # Look before writing: a failed insert would abort the whole transaction.
+            if await self.db[INBOX].find_one({"_id": inbox_id}, {"_id": 1}, session=session):
                 return Outcome.DUPLICATE
+            await self.db[INBOX].insert_one(
+                {"_id": inbox_id, "consumer": self.name, "type": event.type, "received_at": utcnow()},
+                session=session,
+            )
             await handler.apply(payload, event, session)
             return Outcome.PROCESSED
 

@@ -14,8 +14,12 @@ async def test_user_registers_creates_organization_and_becomes_its_owner(api: Id
 
     assert me.status_code == 200
     assert me.json()["memberships"] == [
-        {"organization_id": org["id"], "organization_slug": org["slug"],
-         "organization_name": "Cystic Fibrosis Europe", "role": "owner"}
+        {
+            "organization_id": org["id"],
+            "organization_slug": org["slug"],
+            "organization_name": "Cystic Fibrosis Europe",
+            "role": "owner",
+        }
     ]
     claims = pyjwt.decode(alice.token, options={"verify_signature": False})
     assert claims["orgs"] == {org["id"]: "owner"}
@@ -30,7 +34,8 @@ async def test_invited_person_accepts_and_appears_among_members(api: IdentityApi
 
     assert members.status_code == 200
     assert {(m["email"], m["role"]) for m in members.json()} == {
-        (owner.email, "owner"), (organizer.email, "organizer")
+        (owner.email, "owner"),
+        (organizer.email, "organizer"),
     }
 
 
@@ -54,7 +59,8 @@ async def test_invitation_for_another_address_is_refused(api: IdentityApi) -> No
     owner = await api.person("owner")
     org = await api.organization(owner)
     invited = await api.http.post(
-        f"/v1/organizations/{org['id']}/invitations", json={"email": "someone-else@example.org"},
+        f"/v1/organizations/{org['id']}/invitations",
+        json={"email": "someone-else@example.org"},
         headers=owner.headers,
     )
     stranger = await api.person("stranger")
@@ -70,15 +76,18 @@ async def test_revoked_invitation_cannot_be_accepted(api: IdentityApi) -> None:
     owner = await api.person("owner")
     org = await api.organization(owner)
     invitee = await api.person("invitee")
-    invited = (await api.http.post(
-        f"/v1/organizations/{org['id']}/invitations", json={"email": invitee.email}, headers=owner.headers
-    )).json()
+    invited = (
+        await api.http.post(
+            f"/v1/organizations/{org['id']}/invitations", json={"email": invitee.email}, headers=owner.headers
+        )
+    ).json()
     revoked = await api.http.delete(
         f"/v1/organizations/{org['id']}/invitations/{invited['id']}", headers=owner.headers
     )
 
-    response = await api.http.post("/v1/invitations/accept", json={"token": invited["token"]},
-                                   headers=invitee.headers)
+    response = await api.http.post(
+        "/v1/invitations/accept", json={"token": invited["token"]}, headers=invitee.headers
+    )
 
     assert revoked.status_code == 204
     assert_problem(response, 410)
@@ -178,12 +187,13 @@ async def test_duplicate_slug_and_email_conflict(api: IdentityApi) -> None:
     org = await api.organization(owner)
 
     slug = await api.http.post(
-        "/v1/organizations", json={"slug": org["slug"], "name": "Other", "kind": "other", "country": "FR"},
+        "/v1/organizations",
+        json={"slug": org["slug"], "name": "Other", "kind": "other", "country": "FR"},
         headers=owner.headers,
     )
     email = await api.http.post(
-        "/v1/users", json={"email": owner.email.upper(), "password": "another fine passphrase",
-                           "display_name": "Dup"},
+        "/v1/users",
+        json={"email": owner.email.upper(), "password": "another fine passphrase", "display_name": "Dup"},
     )
 
     assert_problem(slug, 409)

@@ -38,7 +38,7 @@ def docker_available() -> tuple[bool, str]:
             client.ping()
         finally:
             client.close()
-    except Exception as exc:  # noqa: BLE001 - any failure means "no usable daemon"
+    except Exception as exc:
         return False, f"no Docker daemon answers ({type(exc).__name__}: {exc})"
     return True, ""
 
@@ -65,8 +65,12 @@ def docker_infra() -> Iterator[Infra]:
     with mongo, kafka:
         wait_for_logs(mongo, "Waiting for connections", timeout=60)
         mongo.exec(
-            ["mongosh", "--quiet", "--eval",
-             "rs.initiate({_id:'rs0',members:[{_id:0,host:'localhost:27017'}]})"]
+            [
+                "mongosh",
+                "--quiet",
+                "--eval",
+                "rs.initiate({_id:'rs0',members:[{_id:0,host:'localhost:27017'}]})",
+            ]
         )
         host, port = mongo.get_container_host_ip(), mongo.get_exposed_port(27017)
         url = f"mongodb://{host}:{port}/?replicaSet=rs0&directConnection=true"
