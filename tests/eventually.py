@@ -10,12 +10,12 @@ from collections.abc import Awaitable, Callable
 async def eventually(
     check: Callable[[], Awaitable[bool]] | Callable[[], bool],
     *,
-    timeout: float = 30.0,
+    within: float = 30.0,
     interval: float = 0.05,
     message: str = "condition",
 ) -> None:
-    """Poll `check` until it is true; fail with `message` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
+    """Poll `check` until it is true; fail with `message` after `within` seconds."""
+    deadline = time.monotonic() + within
     while True:
         result = check()
         if asyncio.iscoroutine(result):
@@ -23,5 +23,5 @@ async def eventually(
         if result:
             return
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+            raise AssertionError(f"timed out after {within}s waiting for {message}")
         await asyncio.sleep(interval)
