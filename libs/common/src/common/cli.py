@@ -34,7 +34,7 @@ def run(
     argv: Sequence[str] | None,
     *,
     service: str,
-    settings_factory: Callable[[], ServiceSettings],
+    settings_factory: Callable[..., ServiceSettings],
     app_factory: Callable[..., FastAPI],
 ) -> int:
     parser = argparse.ArgumentParser(prog=service, description=f"The {service} service.")
@@ -46,14 +46,13 @@ def run(
     args = parser.parse_args(argv)
     command = args.command or Role.SERVE.value
 
+    if command in ("openapi", "asyncapi"):
+        # The documents do not depend on the deployment: build them from development defaults.
+        app = app_factory(settings_factory(environment="development"))
+        document = app.openapi() if command == "openapi" else asyncapi_document(app, title=f"{service} events")
+        print(json.dumps(document, indent=2))  # noqa: T201
+        return 0
     settings = settings_factory()
-    if command == "openapi":
-        print(json.dumps(app_factory(settings).openapi(), indent=2))  # noqa: T201
-        return 0
-    if command == "asyncapi":
-        app = app_factory(settings)
-        print(json.dumps(asyncapi_document(app, title=f"{service} events"), indent=2))  # noqa: T201
-        return 0
     configure_logging(service, settings.log_level)
     app = app_factory(settings, role=Role(command))
     uvicorn.run(
