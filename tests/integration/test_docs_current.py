@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+
 from launcher import ROOT
 
 SERVICES = ["identity"]
@@ -16,9 +17,16 @@ SERVICES = ["identity"]
 @pytest.mark.parametrize("kind", ["openapi", "asyncapi"])
 def test_generated_document_is_committed(service: str, kind: str) -> None:
     generated = subprocess.run(
-        [sys.executable, "-m", service, kind], capture_output=True, text=True, check=True, cwd=ROOT, timeout=120
+        [sys.executable, "-m", service, kind],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        timeout=120,
     )
     committed = ROOT / "docs" / kind / f"{service}.json"
 
     assert committed.exists(), f"run `make docs`: {committed} is missing"
-    assert json.loads(committed.read_text()) == json.loads(generated.stdout), f"run `make docs`: {committed} is stale"
+    assert json.loads(committed.read_text()) == json.loads(generated.stdout), (
+        f"run `make docs`: {committed} is stale"
+    )

@@ -11,19 +11,19 @@ from pathlib import Path
 
 import jwt as pyjwt
 import pytest
-from launcher import LAUNCHER, ROOT, Launched, launch
 
 from common.embedded import port_in_use
+from launcher import LAUNCHER, ROOT, Launched, launch
 
 
 def _post_form(url: str, data: dict[str, str]) -> dict[str, object]:
     request = urllib.request.Request(url, data=urllib.parse.urlencode(data).encode())
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
+    with urllib.request.urlopen(request, timeout=10) as response:
         return dict(json.loads(response.read()))
 
 
 def _get(url: str) -> dict[str, object]:
-    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback
+    with urllib.request.urlopen(url, timeout=10) as response:
         return dict(json.loads(response.read()))
 
 

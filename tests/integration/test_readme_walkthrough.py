@@ -21,7 +21,8 @@ def _walkthrough() -> str:
 
 
 def test_readme_walkthrough_runs_as_written(devstack: Launched) -> None:
-    assert shutil.which("curl") and shutil.which("jq"), "the walkthrough needs curl and jq"
+    assert shutil.which("curl"), "the walkthrough needs curl"
+    assert shutil.which("jq"), "the walkthrough needs jq"
     script = _walkthrough().replace("BASE=http://127.0.0.1:8001", f"BASE={devstack.identity_url}")
     assert f"BASE={devstack.identity_url}" in script
 
