@@ -27,7 +27,7 @@ def _client_credentials(request: Request, form: dict[str, str]) -> tuple[str, st
         try:
             decoded = base64.b64decode(header[6:].strip(), validate=True).decode()
             client_id, _, secret = decoded.partition(":")
-        except (binascii.Error, UnicodeDecodeError) as exc:
+        except (binascii.Error, ValueError) as exc:  # not base64, not ASCII, or not UTF-8 inside
             raise OAuthError("invalid_client", "malformed Basic credentials", status=401) from exc
         return unquote(client_id), unquote(secret)
     client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
