@@ -49,7 +49,9 @@ def run(
     if command in ("openapi", "asyncapi"):
         # The documents do not depend on the deployment: build them from development defaults.
         app = app_factory(settings_factory(environment="development"))
-        document = app.openapi() if command == "openapi" else asyncapi_document(app, title=f"{service} events")
+        document = (
+            app.openapi() if command == "openapi" else asyncapi_document(app, title=f"{service} events")
+        )
         print(json.dumps(document, indent=2))  # noqa: T201
         return 0
     settings = settings_factory()

@@ -10,7 +10,6 @@ from fastapi.responses import JSONResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
-from starlette.routing import Match
 
 from common.errors import install_problem_handlers, problem
 
@@ -28,11 +27,10 @@ ReadinessCheck = Callable[[], Awaitable[bool]]
 
 
 def _route_template(request: Request) -> str:
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match == Match.FULL:
-            return str(getattr(route, "path", request.url.path))
-    return "unmatched"
+    """The matched route's template (`/v1/organizations/{org_id}`), so ids do not explode label sets."""
+    route = request.scope.get("route")
+    template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    return str(template) if template else "unmatched"
 
 
 def operations_router(service: str, checks: dict[str, ReadinessCheck]) -> APIRouter:
