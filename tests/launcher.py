@@ -24,11 +24,11 @@ class Launched:
 
     @property
     def identity_url(self) -> str:
-        return f"http://127.0.0.1:{self.env['COALITION_IDENTITY_PORT']}"
+        return f"http://127.0.0.1:{self.env['DEVSTACK_IDENTITY_PORT']}"
 
     @property
     def ports(self) -> list[int]:
-        return [int(v) for k, v in self.env.items() if k.startswith("COALITION_") and k.endswith("_PORT")]
+        return [int(v) for k, v in self.env.items() if k.startswith("DEVSTACK_") and k.endswith("_PORT")]
 
     def stop(self) -> int:
         if self.process.poll() is None:
@@ -39,10 +39,10 @@ class Launched:
 def launch(state_dir: Path) -> Launched:
     env = {
         **os.environ,
-        "COALITION_MONGO_PORT": str(free_port()),
-        "COALITION_KAFKA_PORT": str(free_port()),
-        "COALITION_IDENTITY_PORT": str(free_port()),
-        "COALITION_STATE_DIR": str(state_dir),
+        "DEVSTACK_MONGO_PORT": str(free_port()),
+        "DEVSTACK_KAFKA_PORT": str(free_port()),
+        "DEVSTACK_IDENTITY_PORT": str(free_port()),
+        "DEVSTACK_STATE_DIR": str(state_dir),
     }
     process = subprocess.Popen(
         [sys.executable, str(LAUNCHER)],

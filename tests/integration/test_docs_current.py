@@ -10,7 +10,7 @@ import pytest
 
 from launcher import ROOT
 
-SERVICES = ["identity"]
+SERVICES = ["identity", "coalition"]
 
 
 @pytest.mark.parametrize("service", SERVICES)

@@ -34,7 +34,7 @@ def test_the_banner_names_every_running_piece(devstack: Launched) -> None:
 
 def test_identity_serves_and_its_tokens_verify_against_its_jwks_with_pyjwt(devstack: Launched) -> None:
     base = devstack.identity_url
-    password = (Path(devstack.env["COALITION_STATE_DIR"]) / "admin-password").read_text().strip()
+    password = (Path(devstack.env["DEVSTACK_STATE_DIR"]) / "admin-password").read_text().strip()
 
     tokens = _post_form(
         f"{base}/oauth/token",
@@ -66,7 +66,7 @@ def test_a_second_launch_says_one_is_running(devstack: Launched) -> None:
 
 
 def test_busy_ports_are_named_instead_of_failing_obscurely(devstack: Launched, tmp_path: Path) -> None:
-    env = {**devstack.env, "COALITION_STATE_DIR": str(tmp_path)}  # another state dir: the lock is free
+    env = {**devstack.env, "DEVSTACK_STATE_DIR": str(tmp_path)}  # another state dir: the lock is free
 
     second = subprocess.run(
         [sys.executable, str(LAUNCHER)],
@@ -79,8 +79,8 @@ def test_busy_ports_are_named_instead_of_failing_obscurely(devstack: Launched, t
     )
 
     assert second.returncode == 1
-    assert f"MongoDB port {devstack.env['COALITION_MONGO_PORT']}" in second.stdout
-    assert "COALITION_MONGO_PORT" in second.stdout
+    assert f"MongoDB port {devstack.env['DEVSTACK_MONGO_PORT']}" in second.stdout
+    assert "DEVSTACK_MONGO_PORT" in second.stdout
 
 
 def test_sigterm_stops_every_server_it_started(tmp_path_factory: pytest.TempPathFactory) -> None:

@@ -1,7 +1,7 @@
 """The embedded development stack behind `make run`: real MongoDB and Kafka, then every built service.
 
 Ports are fixed for development (MongoDB 27018, Kafka 19092, services 8001-8004) and can be moved with
-COALITION_* environment variables. A lock file makes a second launch say clearly that one is running.
+DEVSTACK_* environment variables. A lock file makes a second launch say clearly that one is running.
 Everything started here is stopped by PID on Ctrl-C or SIGTERM.
 """
 
@@ -29,7 +29,7 @@ from common.embedded import EmbeddedKafka, EmbeddedMongo, port_in_use, stop_proc
 
 
 class DevStackSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="COALITION_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="DEVSTACK_", extra="ignore")
 
     mongo_port: int = Field(27018, description="MongoDB port")
     kafka_port: int = Field(19092, description="Kafka-compatible broker port")
@@ -140,7 +140,7 @@ class DevStack:
         }
         ports.update({s.name: (s.port_field, getattr(self.settings, s.port_field)) for s in SERVICES})
         busy = [
-            f"{name} port {port} (set COALITION_{field.upper()})"
+            f"{name} port {port} (set DEVSTACK_{field.upper()})"
             for name, (field, port) in ports.items()
             if port_in_use(port)
         ]

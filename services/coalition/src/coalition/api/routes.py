@@ -1,0 +1,302 @@
+"""Routes: coalitions, the directory, and the membership lifecycle."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request, status
+
+from coalition.api.schemas import (
+    Application,
+    CoalitionCreate,
+    CoalitionPage,
+    CoalitionRead,
+    CoalitionUpdate,
+    Invite,
+    MembershipRead,
+    OrganizationCoalition,
+    Reason,
+    RoleChange,
+    SharingChange,
+)
+from coalition.domain.coalitions import Coalition
+from coalition.domain.memberships import Transition
+from coalition.service import CoalitionService, NewCoalition
+from common.auth import CurrentPrincipal, OptionalPrincipal
+from common.errors import InvalidInput
+from common.mongo import Document
+
+router = APIRouter(prefix="/v1", tags=["coalitions"])
+
+
+def get_service(request: Request) -> CoalitionService:
+    service: CoalitionService = request.app.state.coalition
+    return service
+
+
+ServiceDep = Annotated[CoalitionService, Depends(get_service)]
+
+
+def _cursor(value: str | None) -> UUID | None:
+    if not value:
+        return None
+    try:
+        return UUID(base64.urlsafe_b64decode(value.encode() + b"==").decode())
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidInput("the cursor is malformed", field="cursor") from exc
+
+
+def _read(coalition: Coalition) -> CoalitionRead:
+    return CoalitionRead.model_validate(coalition.model_dump())
+
+
+def _membership(doc: Document, *, with_agreement: bool = True) -> MembershipRead:
+    return MembershipRead(
+        coalition_id=doc["coalition_id"],
+        organization_id=doc["org_id"],
+        organization_name=(doc.get("organization") or {}).get("name"),
+        role=doc["role"],
+        state=doc["state"],
+        sharing_level=doc["sharing_level"] if with_agreement else None,
+        expires_at=doc.get("expires_at"),
+        updated_at=doc["updated_at"],
+    )
+
+
+@router.post(
+    "/coalitions",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CoalitionRead,
+    summary="Create a coalition as an organization (its admins); it becomes the first lead",
+)
+async def create_coalition(
+    body: CoalitionCreate, principal: CurrentPrincipal, service: ServiceDep
+) -> CoalitionRead:
+    new = NewCoalition(
+        organization_id=body.organization_id,
+        slug=body.slug,
+        name=body.name,
+        mission=body.mission,
+        focus_areas=body.focus_areas,
+        countries=body.countries,
+        visibility=body.visibility,
+        website=str(body.website) if body.website else None,
+    )
+    return _read(await service.create_coalition(principal=principal, new=new))
+
+
+@router.get("/coalitions", response_model=CoalitionPage, summary="Directory of public coalitions")
+async def directory(
+    service: ServiceDep,
+    focus_area: Annotated[str | None, Query(max_length=80)] = None,
+    country: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
+    q: Annotated[
+        str | None, Query(min_length=2, max_length=100, description="Text in name, mission, focus")
+    ] = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> CoalitionPage:
+    items = await service.directory(
+        after=_cursor(cursor),
+        limit=limit,
+        focus_area=focus_area.lower() if focus_area else None,
+        country=country,
+        text=q,
+    )
+    next_cursor = (
+        base64.urlsafe_b64encode(str(items[-1].id).encode()).decode().rstrip("=")
+        if len(items) == limit
+        else None
+    )
+    return CoalitionPage(items=[_read(c) for c in items], next_cursor=next_cursor)
+
+
+@router.get("/coalitions/{coalition_id}", response_model=CoalitionRead, summary="A coalition's profile")
+async def read_coalition(
+    coalition_id: UUID, principal: OptionalPrincipal, service: ServiceDep
+) -> CoalitionRead:
+    return _read((await service.standing(principal=principal, coalition_id=coalition_id)).coalition)
+
+
+@router.patch("/coalitions/{coalition_id}", response_model=CoalitionRead, summary="Update (lead admins)")
+async def update_coalition(
+    coalition_id: UUID, body: CoalitionUpdate, principal: CurrentPrincipal, service: ServiceDep
+) -> CoalitionRead:
+    return _read(
+        await service.update_coalition(principal=principal, coalition_id=coalition_id, changes=body.changes())
+    )
+
+
+@router.post(
+    "/coalitions/{coalition_id}/archive", response_model=CoalitionRead, summary="Archive (lead admins)"
+)
+async def archive_coalition(
+    coalition_id: UUID, principal: CurrentPrincipal, service: ServiceDep
+) -> CoalitionRead:
+    return _read(await service.archive_coalition(principal=principal, coalition_id=coalition_id))
+
+
+@router.get(
+    "/coalitions/{coalition_id}/members",
+    response_model=list[MembershipRead],
+    summary="Member organizations and their roles (members and observers)",
+)
+async def members(
+    coalition_id: UUID, principal: OptionalPrincipal, service: ServiceDep
+) -> list[MembershipRead]:
+    standing, docs = await service.members(principal=principal, coalition_id=coalition_id)
+    return [_membership(d, with_agreement=standing.reads_agreements) for d in docs]
+
+
+@router.get(
+    "/organizations/{org_id}/coalitions",
+    response_model=list[OrganizationCoalition],
+    summary="An organization's coalitions (public ones only, unless you act for it)",
+)
+async def coalitions_of_org(
+    org_id: UUID, principal: OptionalPrincipal, service: ServiceDep
+) -> list[OrganizationCoalition]:
+    pairs = await service.coalitions_of_org(principal=principal, org_id=org_id)
+    return [OrganizationCoalition(coalition=_read(c), role=m["role"], state=m["state"]) for c, m in pairs]
+
+
+@router.post(
+    "/coalitions/{coalition_id}/invitations",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MembershipRead,
+    summary="Invite an organization as lead, member or observer",
+)
+async def invite(
+    coalition_id: UUID, body: Invite, principal: CurrentPrincipal, service: ServiceDep
+) -> MembershipRead:
+    return _membership(
+        await service.invite(
+            principal=principal, coalition_id=coalition_id, org_id=body.organization_id, role=body.role
+        )
+    )
+
+
+@router.post(
+    "/coalitions/{coalition_id}/applications",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MembershipRead,
+    summary="Apply to join a public coalition",
+)
+async def apply(
+    coalition_id: UUID, body: Application, principal: CurrentPrincipal, service: ServiceDep
+) -> MembershipRead:
+    return _membership(
+        await service.apply(
+            principal=principal, coalition_id=coalition_id, org_id=body.organization_id, message=body.message
+        )
+    )
+
+
+MembershipPath = "/coalitions/{coalition_id}/memberships/{org_id}"
+
+
+@router.post(
+    MembershipPath + "/accept", response_model=MembershipRead, summary="Accept an invitation (invitee)"
+)
+async def accept(
+    coalition_id: UUID, org_id: UUID, principal: CurrentPrincipal, service: ServiceDep
+) -> MembershipRead:
+    return _membership(
+        await service.answer_invitation(
+            principal=principal, coalition_id=coalition_id, org_id=org_id, accept=True
+        )
+    )
+
+
+@router.post(
+    MembershipPath + "/decline", response_model=MembershipRead, summary="Decline an invitation (invitee)"
+)
+async def decline(
+    coalition_id: UUID, org_id: UUID, principal: CurrentPrincipal, service: ServiceDep
+) -> MembershipRead:
+    return _membership(
+        await service.answer_invitation(
+            principal=principal, coalition_id=coalition_id, org_id=org_id, accept=False
+        )
+    )
+
+
+@router.post(
+    MembershipPath + "/leave", response_model=MembershipRead, summary="Leave the coalition (the member)"
+)
+async def leave(
+    coalition_id: UUID, org_id: UUID, principal: CurrentPrincipal, service: ServiceDep
+) -> MembershipRead:
+    return _membership(await service.leave(principal=principal, coalition_id=coalition_id, org_id=org_id))
+
+
+def _lead_action(transition: Transition, summary: str) -> None:
+    async def act(
+        coalition_id: UUID,
+        org_id: UUID,
+        principal: CurrentPrincipal,
+        service: ServiceDep,
+        body: Reason | None = None,
+    ) -> MembershipRead:
+        return _membership(
+            await service.manage(
+                principal=principal,
+                coalition_id=coalition_id,
+                org_id=org_id,
+                transition=transition,
+                reason=body.reason if body else None,
+            )
+        )
+
+    act.__name__ = transition.value
+    router.post(MembershipPath + f"/{transition.value}", response_model=MembershipRead, summary=summary)(act)
+
+
+_lead_action(Transition.APPROVE, "Approve an application (lead admins)")
+_lead_action(Transition.REJECT, "Reject an application (lead admins)")
+_lead_action(Transition.SUSPEND, "Suspend a member (lead admins)")
+_lead_action(Transition.REINSTATE, "Reinstate a suspended member (lead admins)")
+
+
+@router.patch(MembershipPath, response_model=MembershipRead, summary="Change a member's role (lead admins)")
+async def change_role(
+    coalition_id: UUID, org_id: UUID, body: RoleChange, principal: CurrentPrincipal, service: ServiceDep
+) -> MembershipRead:
+    return _membership(
+        await service.manage(
+            principal=principal,
+            coalition_id=coalition_id,
+            org_id=org_id,
+            transition=Transition.CHANGE_ROLE,
+            role=body.role,
+        )
+    )
+
+
+@router.delete(MembershipPath, response_model=MembershipRead, summary="Remove a member (lead admins)")
+async def remove(
+    coalition_id: UUID, org_id: UUID, principal: CurrentPrincipal, service: ServiceDep
+) -> MembershipRead:
+    return _membership(
+        await service.manage(
+            principal=principal, coalition_id=coalition_id, org_id=org_id, transition=Transition.REMOVE
+        )
+    )
+
+
+@router.put(
+    MembershipPath + "/sharing",
+    response_model=MembershipRead,
+    summary="Set the data-sharing agreement: aggregate_only or contacts_with_consent (lead admins)",
+)
+async def set_sharing(
+    coalition_id: UUID, org_id: UUID, body: SharingChange, principal: CurrentPrincipal, service: ServiceDep
+) -> MembershipRead:
+    return _membership(
+        await service.set_sharing(
+            principal=principal, coalition_id=coalition_id, org_id=org_id, level=body.level
+        )
+    )

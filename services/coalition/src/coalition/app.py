@@ -1,0 +1,95 @@
+"""Composition root: builds the coalition service from its settings."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from coalition.api import routes
+from coalition.config import SERVICE, Settings
+from coalition.messaging.publishers import declare_publishers
+from coalition.messaging.subscribers import register_consumers
+from coalition.repository import INDEXES, CoalitionRepository
+from coalition.service import CoalitionService
+from common.auth import JwksKeySource, KeySource, TokenVerifier
+from common.events import source_urn
+from common.runtime import Role, Runtime
+from common.telemetry import configure_tracing
+from common.web import install_common
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """
+Coalitions of organizations, their members' roles and lifecycle, and data-sharing agreements. Tokens
+come from the identity service. Errors are RFC 9457 `application/problem+json`.
+"""
+
+
+def create_app(
+    settings: Settings | None = None, *, role: Role = Role.SERVE, keys: KeySource | None = None
+) -> FastAPI:
+    settings = settings or Settings()
+    tracer_provider = configure_tracing(SERVICE, settings)
+    holder: dict[str, CoalitionService] = {}
+    runtime = Runtime.build(
+        service=SERVICE,
+        mongo_settings=settings,
+        kafka_settings=settings,
+        source=source_urn(settings.deployment_id, SERVICE),
+        role=role,
+        tracer_provider=tracer_provider,
+        indexes=INDEXES,
+        declare_publishers=declare_publishers,
+        register_consumers=register_consumers(
+            lambda: holder["service"], settings.kafka_consumer_max_attempts
+        ),
+    )
+    service = CoalitionService(
+        client=runtime.client, repo=CoalitionRepository(runtime.db), outbox=runtime.outbox, settings=settings
+    )
+    holder["service"] = service
+
+    async def sweep_invitations() -> None:
+        while True:
+            await asyncio.sleep(settings.expiry_sweep_seconds)
+            try:
+                await service.expire_due_invitations()
+            except Exception:
+                log.exception("expiring invitations failed; will retry")
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        sweeper = asyncio.create_task(sweep_invitations()) if role.runs_consumers else None
+        try:
+            yield
+        finally:
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
+            await runtime.stop()
+
+    app = FastAPI(title="Coalition service", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.runtime = runtime
+    app.state.coalition = service
+    app.state.token_verifier = TokenVerifier(
+        keys or JwksKeySource(settings.auth_jwks_url, cache_seconds=settings.auth_jwks_cache_seconds),
+        issuer=settings.auth_issuer,
+        audience=settings.auth_audience,
+        leeway=settings.auth_leeway_seconds,
+    )
+    install_common(
+        app,
+        service=SERVICE,
+        checks={"mongodb": runtime.mongo_ready, "kafka": runtime.kafka_ready},
+        tracer_provider=tracer_provider,
+    )
+    app.include_router(routes.router)
+    return app

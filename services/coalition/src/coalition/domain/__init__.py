@@ -1,0 +1,1 @@
+"""The coalition domain: pure models and rules, no I/O."""

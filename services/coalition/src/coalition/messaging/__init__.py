@@ -1,0 +1,1 @@
+"""Kafka side of the coalition service: what it consumes (identity) and publishes (coalitions, memberships)."""

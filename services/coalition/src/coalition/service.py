@@ -1,0 +1,636 @@
+"""Use cases of the coalition service: coalitions, membership lifecycle, sharing agreements, projection."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from pymongo import AsyncMongoClient
+from pymongo.errors import DuplicateKeyError
+
+from coalition.config import Settings
+from coalition.domain.coalitions import EDITABLE_FIELDS, Coalition, CoalitionStatus, Visibility
+from coalition.domain.memberships import (
+    CoalitionRole,
+    MembershipState,
+    SharingLevel,
+    Transition,
+    check_leads_remain,
+    next_state,
+)
+from coalition.repository import CoalitionRepository
+from common.auth import Principal
+from common.contracts import coalition as ev
+from common.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
+from common.events import EventPayload, utcnow
+from common.mongo import Document, Session, in_transaction
+from common.outbox import Outbox
+
+VISIBLE_STATES = (
+    MembershipState.INVITED,
+    MembershipState.APPLIED,
+    MembershipState.ACTIVE,
+    MembershipState.SUSPENDED,
+)
+WRITE_SCOPE = "coalitions:write"
+READ_SCOPE = "coalitions:read"
+
+# Which event a transition publishes.
+EVENT_FOR: dict[Transition, type[ev._MembershipEvent]] = {
+    Transition.INVITE: ev.MembershipInvited,
+    Transition.ACCEPT: ev.MembershipJoined,
+    Transition.DECLINE: ev.MembershipInvitationDeclined,
+    Transition.EXPIRE: ev.MembershipInvitationExpired,
+    Transition.APPLY: ev.MembershipApplied,
+    Transition.APPROVE: ev.MembershipJoined,
+    Transition.REJECT: ev.MembershipApplicationRejected,
+    Transition.CHANGE_ROLE: ev.MembershipRoleChanged,
+    Transition.SUSPEND: ev.MembershipSuspended,
+    Transition.REINSTATE: ev.MembershipReinstated,
+    Transition.LEAVE: ev.MembershipLeft,
+    Transition.REMOVE: ev.MembershipRemoved,
+}
+
+
+@dataclass(frozen=True)
+class NewCoalition:
+    organization_id: UUID
+    slug: str
+    name: str
+    mission: str
+    focus_areas: list[str]
+    countries: list[str]
+    visibility: Visibility
+    website: str | None = None
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What the caller may see of one coalition."""
+
+    coalition: Coalition
+    role: CoalitionRole | None  # the caller's best role among its organizations' active memberships
+    platform_admin: bool
+
+    @property
+    def reads_members(self) -> bool:
+        return self.platform_admin or self.role is not None
+
+    @property
+    def reads_agreements(self) -> bool:
+        return self.platform_admin or self.role in (CoalitionRole.LEAD, CoalitionRole.MEMBER)
+
+
+Authorize = Callable[[Coalition, Document | None], None]
+
+
+class CoalitionService:
+    def __init__(
+        self,
+        *,
+        client: AsyncMongoClient[Document],
+        repo: CoalitionRepository,
+        outbox: Outbox,
+        settings: Settings,
+    ) -> None:
+        self.client = client
+        self.repo = repo
+        self.outbox = outbox
+        self.settings = settings
+
+    # ---- who acts for whom -----------------------------------------------------------------------
+
+    @staticmethod
+    def acting_orgs(principal: Principal) -> set[UUID]:
+        if principal.kind == "client":
+            return {principal.client_org} if principal.client_org else set()
+        return set(principal.org_roles)
+
+    @staticmethod
+    def administers(principal: Principal, org_id: UUID) -> bool:
+        """Admins and owners of the organization, or its API client with the write scope."""
+        if principal.kind == "client":
+            return principal.client_org == org_id and WRITE_SCOPE in principal.scopes
+        return principal.has_role(org_id, "admin")
+
+    def _require_admin_of(self, principal: Principal, org_id: UUID) -> None:
+        if not (principal.platform_admin or self.administers(principal, org_id)):
+            raise Forbidden("only the organization's admins and owners act for it here")
+
+    async def _active_leads(self, coalition_id: UUID) -> set[UUID]:
+        docs = await self.repo.memberships_of_coalition(coalition_id, [MembershipState.ACTIVE])
+        return {d["org_id"] for d in docs if d["role"] == CoalitionRole.LEAD.value}
+
+    async def _require_manager(self, principal: Principal, coalition: Coalition) -> UUID | None:
+        """The lead organization the caller manages the coalition for (None for platform admins)."""
+        for org_id in await self._active_leads(coalition.id):
+            if self.administers(principal, org_id):
+                return org_id
+        if principal.platform_admin:
+            return None
+        raise Forbidden("only admins of a lead organization manage the coalition")
+
+    async def standing(self, *, principal: Principal | None, coalition_id: UUID) -> Standing:
+        """The coalition as the caller may see it; private ones are a 404 to outsiders."""
+        coalition = await self.repo.get_coalition(coalition_id)
+        if coalition is None:
+            raise NotFound("no such coalition")
+        if principal is not None and principal.kind == "client":
+            principal.require_scope(READ_SCOPE)
+        admin = principal is not None and principal.platform_admin
+        role: CoalitionRole | None = None
+        involved = False
+        if principal is not None:
+            docs = await self.repo.memberships_of_orgs(coalition_id, list(self.acting_orgs(principal)))
+            ranks = {CoalitionRole.LEAD: 3, CoalitionRole.MEMBER: 2, CoalitionRole.OBSERVER: 1}
+            for doc in docs:
+                state = MembershipState(doc["state"])
+                involved = involved or state in VISIBLE_STATES
+                if state.is_member:
+                    candidate = CoalitionRole(doc["role"])
+                    if role is None or ranks[candidate] > ranks[role]:
+                        role = candidate
+        if not (coalition.is_public or admin or involved):
+            raise NotFound("no such coalition")
+        return Standing(coalition=coalition, role=role, platform_admin=admin)
+
+    async def _known_active_org(self, org_id: UUID, session: Session | None = None) -> Document:
+        org = await self.repo.get_organization(org_id, session)
+        if org is None:
+            raise InvalidInput("no organization with this id is known here", field="organization_id")
+        if not org.get("active", True):
+            raise Conflict("the organization is deactivated", organization_id=str(org_id))
+        return org
+
+    async def _emit(self, session: Session, payload: EventPayload, coalition_id: UUID) -> None:
+        await self.outbox.add(
+            session,
+            payload,
+            key=str(coalition_id),
+            subject=f"coalitions/{coalition_id}",
+            coalitionid=str(coalition_id),
+            orgid=str(getattr(payload, "organization_id", "")) or None,
+        )
+
+    # ---- coalitions ------------------------------------------------------------------------------
+
+    async def create_coalition(self, *, principal: Principal, new: NewCoalition) -> Coalition:
+        self._require_admin_of(principal, new.organization_id)
+        now = utcnow()
+        coalition = Coalition(
+            id=uuid.uuid4(),
+            slug=new.slug,
+            name=new.name,
+            mission=new.mission,
+            focus_areas=sorted(set(new.focus_areas)),
+            countries=sorted(set(new.countries)),
+            visibility=new.visibility,
+            website=new.website,
+            created_by_org=new.organization_id,
+            created_at=now,
+            updated_at=now,
+        )
+        lead = self._membership_doc(
+            coalition.id, new.organization_id, CoalitionRole.LEAD, MembershipState.ACTIVE
+        )
+
+        async def work(session: Session) -> None:
+            await self._known_active_org(new.organization_id, session)
+            await self.repo.insert_coalition(coalition, session)
+            await self.repo.upsert_membership(lead, session)
+            await self._emit(
+                session,
+                ev.CoalitionCreated(
+                    coalition_id=coalition.id,
+                    slug=coalition.slug,
+                    name=coalition.name,
+                    visibility=coalition.visibility.value,
+                    focus_areas=coalition.focus_areas,
+                    countries=coalition.countries,
+                    lead_organization_id=new.organization_id,
+                ),
+                coalition.id,
+            )
+            await self._emit(
+                session, self._event(ev.MembershipJoined, lead, actor=new.organization_id), coalition.id
+            )
+
+        try:
+            await in_transaction(self.client, work)
+        except DuplicateKeyError as exc:
+            raise Conflict("a coalition with this slug already exists", field="slug") from exc
+        return coalition
+
+    async def update_coalition(
+        self, *, principal: Principal, coalition_id: UUID, changes: dict[str, Any]
+    ) -> Coalition:
+        standing = await self.standing(principal=principal, coalition_id=coalition_id)
+        await self._require_manager(principal, standing.coalition)
+        changes = {k: v for k, v in changes.items() if k in EDITABLE_FIELDS}
+        for key in ("focus_areas", "countries"):
+            if key in changes:
+                changes[key] = sorted(set(changes[key]))
+
+        async def work(session: Session) -> Coalition:
+            coalition = await self.repo.get_coalition(coalition_id, session)
+            assert coalition is not None
+            coalition.require_open()
+            changed = {k: v for k, v in changes.items() if getattr(coalition, k) != v}
+            if not changed:
+                return coalition
+            updated = await self.repo.update_coalition(
+                coalition_id, {**changed, "updated_at": utcnow()}, session
+            )
+            await self._emit(
+                session,
+                ev.CoalitionUpdated(
+                    coalition_id=coalition_id,
+                    name=updated.name,
+                    visibility=updated.visibility.value,
+                    focus_areas=updated.focus_areas,
+                    countries=updated.countries,
+                    changed_fields=sorted(changed),
+                ),
+                coalition_id,
+            )
+            return updated
+
+        return await in_transaction(self.client, work)
+
+    async def archive_coalition(self, *, principal: Principal, coalition_id: UUID) -> Coalition:
+        standing = await self.standing(principal=principal, coalition_id=coalition_id)
+        await self._require_manager(principal, standing.coalition)
+
+        async def work(session: Session) -> Coalition:
+            coalition = await self.repo.get_coalition(coalition_id, session)
+            assert coalition is not None
+            if coalition.status is CoalitionStatus.ARCHIVED:
+                raise Conflict("the coalition is already archived")
+            updated = await self.repo.update_coalition(
+                coalition_id, {"status": CoalitionStatus.ARCHIVED.value, "updated_at": utcnow()}, session
+            )
+            await self._emit(session, ev.CoalitionArchived(coalition_id=coalition_id), coalition_id)
+            return updated
+
+        return await in_transaction(self.client, work)
+
+    async def directory(self, **filters: Any) -> list[Coalition]:
+        return await self.repo.directory(**filters)
+
+    async def coalitions_of_org(
+        self, *, principal: Principal | None, org_id: UUID
+    ) -> list[tuple[Coalition, Document]]:
+        """An organization's coalitions: all of them for its own people, public ones for everyone else."""
+        own = principal is not None and (principal.platform_admin or org_id in self.acting_orgs(principal))
+        states = list(VISIBLE_STATES) if own else [MembershipState.ACTIVE, MembershipState.SUSPENDED]
+        memberships = await self.repo.memberships_of_org(org_id, states)
+        coalitions = await self.repo.coalitions_by_id([m["coalition_id"] for m in memberships])
+        return [
+            (coalitions[m["coalition_id"]], m)
+            for m in memberships
+            if m["coalition_id"] in coalitions and (own or coalitions[m["coalition_id"]].is_public)
+        ]
+
+    async def members(
+        self, *, principal: Principal | None, coalition_id: UUID
+    ) -> tuple[Standing, list[Document]]:
+        standing = await self.standing(principal=principal, coalition_id=coalition_id)
+        if not standing.reads_members:
+            raise Forbidden("only the coalition's members and observers see its members")
+        states = (
+            list(VISIBLE_STATES)
+            if standing.role is CoalitionRole.LEAD or standing.platform_admin
+            else [MembershipState.ACTIVE, MembershipState.SUSPENDED]
+        )
+        docs = await self.repo.memberships_of_coalition(coalition_id, states)
+        names = {d["org_id"]: await self.repo.get_organization(d["org_id"]) for d in docs}
+        return standing, [{**d, "organization": names.get(d["org_id"]) or {}} for d in docs]
+
+    # ---- membership lifecycle --------------------------------------------------------------------
+
+    def _membership_doc(
+        self,
+        coalition_id: UUID,
+        org_id: UUID,
+        role: CoalitionRole,
+        state: MembershipState,
+        previous: Document | None = None,
+    ) -> Document:
+        now = utcnow()
+        return {
+            "_id": previous["_id"] if previous else uuid.uuid4(),
+            "coalition_id": coalition_id,
+            "org_id": org_id,
+            "role": role.value,
+            "state": state.value,
+            "sharing_level": (previous or {}).get("sharing_level", SharingLevel.AGGREGATE_ONLY.value),
+            "created_at": previous["created_at"] if previous else now,
+            "updated_at": now,
+            "expires_at": None,
+            "history": list((previous or {}).get("history", [])),
+        }
+
+    @staticmethod
+    def _event(
+        cls: type[ev._MembershipEvent],
+        doc: Document,
+        *,
+        actor: UUID | None,
+        reason: str | None = None,
+        **extra: Any,
+    ) -> ev._MembershipEvent:
+        return cls(
+            coalition_id=doc["coalition_id"],
+            organization_id=doc["org_id"],
+            role=doc["role"],
+            state=doc["state"],
+            sharing_level=doc["sharing_level"],
+            actor_organization_id=actor,
+            reason=reason,
+            **extra,
+        )
+
+    async def _change(
+        self,
+        *,
+        coalition_id: UUID,
+        org_id: UUID,
+        transition: Transition,
+        authorize: Callable[[Coalition, Document | None], Any],
+        role: CoalitionRole | None = None,
+        actor: UUID | None = None,
+        reason: str | None = None,
+        opens: bool = False,
+        by_user: str | None = None,
+    ) -> Document:
+        """Apply one lifecycle transition in a transaction, keeping the lead invariant, with its event."""
+
+        async def work(session: Session) -> Document:
+            coalition = await self.repo.get_coalition(coalition_id, session)
+            if coalition is None:
+                raise NotFound("no such coalition")
+            current = await self.repo.get_membership(coalition_id, org_id, session)
+            await authorize(coalition, current)
+            if opens:
+                coalition.require_open()
+            state = MembershipState(current["state"]) if current else None
+            target = next_state(state, transition)
+            new_role = role or (CoalitionRole(current["role"]) if current else CoalitionRole.MEMBER)
+            if current is not None and state is not None:
+                check_leads_remain(
+                    role=CoalitionRole(current["role"]),
+                    state=state,
+                    new_role=new_role,
+                    new_state=target,
+                    active_leads=await self.repo.count_active_leads(coalition_id, session),
+                )
+            doc = self._membership_doc(coalition_id, org_id, new_role, target, current)
+            if transition is Transition.INVITE:
+                doc["expires_at"] = utcnow() + timedelta(days=self.settings.invitation_ttl_days)
+            doc["history"].append(
+                {
+                    "transition": transition.value,
+                    "at": doc["updated_at"],
+                    "actor_org": actor,
+                    "by": by_user,
+                    "reason": reason,
+                }
+            )
+            await self.repo.upsert_membership(doc, session)
+            extra = (
+                {"previous_role": current["role"]} if transition is Transition.CHANGE_ROLE and current else {}
+            )
+            await self._emit(
+                session,
+                self._event(EVENT_FOR[transition], doc, actor=actor, reason=reason, **extra),
+                coalition_id,
+            )
+            return doc
+
+        return await in_transaction(self.client, work)
+
+    async def invite(
+        self, *, principal: Principal, coalition_id: UUID, org_id: UUID, role: CoalitionRole
+    ) -> Document:
+        standing = await self.standing(principal=principal, coalition_id=coalition_id)
+        lead = await self._require_manager(principal, standing.coalition)
+
+        async def authorize(_: Coalition, __: Document | None) -> None:
+            await self._known_active_org(org_id)
+
+        return await self._change(
+            coalition_id=coalition_id,
+            org_id=org_id,
+            transition=Transition.INVITE,
+            authorize=authorize,
+            role=role,
+            actor=lead,
+            opens=True,
+            by_user=principal.subject,
+        )
+
+    async def _expire_if_due(self, coalition_id: UUID, org_id: UUID) -> None:
+        membership = await self.repo.get_membership(coalition_id, org_id)
+        if (
+            membership
+            and membership["state"] == MembershipState.INVITED.value
+            and membership["expires_at"] is not None
+            and membership["expires_at"] <= utcnow()
+        ):
+
+            async def authorize(_: Coalition, current: Document | None) -> None:
+                if current is None or current["state"] != MembershipState.INVITED.value:
+                    raise Conflict("the invitation changed meanwhile")
+
+            await self._change(
+                coalition_id=coalition_id,
+                org_id=org_id,
+                transition=Transition.EXPIRE,
+                authorize=authorize,
+                reason="invitation_expired",
+            )
+            raise Gone("the invitation has expired")
+
+    async def answer_invitation(
+        self, *, principal: Principal, coalition_id: UUID, org_id: UUID, accept: bool
+    ) -> Document:
+        self._require_admin_of(principal, org_id)
+        await self.standing(principal=principal, coalition_id=coalition_id)
+        await self._expire_if_due(coalition_id, org_id)
+
+        async def authorize(_: Coalition, __: Document | None) -> None:
+            if accept:
+                await self._known_active_org(org_id)
+
+        return await self._change(
+            coalition_id=coalition_id,
+            org_id=org_id,
+            transition=Transition.ACCEPT if accept else Transition.DECLINE,
+            authorize=authorize,
+            actor=org_id,
+            opens=accept,
+            by_user=principal.subject,
+        )
+
+    async def apply(
+        self, *, principal: Principal, coalition_id: UUID, org_id: UUID, message: str | None
+    ) -> Document:
+        self._require_admin_of(principal, org_id)
+        standing = await self.standing(principal=principal, coalition_id=coalition_id)
+        if not standing.coalition.is_public:
+            raise Forbidden("private coalitions take members by invitation only")
+
+        async def authorize(_: Coalition, __: Document | None) -> None:
+            await self._known_active_org(org_id)
+
+        return await self._change(
+            coalition_id=coalition_id,
+            org_id=org_id,
+            transition=Transition.APPLY,
+            authorize=authorize,
+            role=CoalitionRole.MEMBER,
+            actor=org_id,
+            opens=True,
+            reason=message,
+            by_user=principal.subject,
+        )
+
+    async def manage(
+        self,
+        *,
+        principal: Principal,
+        coalition_id: UUID,
+        org_id: UUID,
+        transition: Transition,
+        role: CoalitionRole | None = None,
+        reason: str | None = None,
+    ) -> Document:
+        """A lead's decision about another organization: approve, reject, change role, suspend, reinstate, remove."""
+        standing = await self.standing(principal=principal, coalition_id=coalition_id)
+        lead = await self._require_manager(principal, standing.coalition)
+
+        async def authorize(_: Coalition, current: Document | None) -> None:
+            if current is None:
+                raise NotFound("that organization has no membership in this coalition")
+            if transition in (Transition.APPROVE, Transition.REINSTATE):
+                await self._known_active_org(org_id)
+
+        return await self._change(
+            coalition_id=coalition_id,
+            org_id=org_id,
+            transition=transition,
+            authorize=authorize,
+            role=role,
+            actor=lead,
+            reason=reason,
+            opens=transition is Transition.APPROVE,
+            by_user=principal.subject,
+        )
+
+    async def leave(self, *, principal: Principal, coalition_id: UUID, org_id: UUID) -> Document:
+        self._require_admin_of(principal, org_id)
+        await self.standing(principal=principal, coalition_id=coalition_id)
+
+        async def authorize(_: Coalition, current: Document | None) -> None:
+            if current is None:
+                raise NotFound("that organization has no membership in this coalition")
+
+        return await self._change(
+            coalition_id=coalition_id,
+            org_id=org_id,
+            transition=Transition.LEAVE,
+            authorize=authorize,
+            actor=org_id,
+            by_user=principal.subject,
+        )
+
+    async def set_sharing(
+        self, *, principal: Principal, coalition_id: UUID, org_id: UUID, level: SharingLevel
+    ) -> Document:
+        standing = await self.standing(principal=principal, coalition_id=coalition_id)
+        lead = await self._require_manager(principal, standing.coalition)
+
+        async def work(session: Session) -> Document:
+            current = await self.repo.get_membership(coalition_id, org_id, session)
+            if current is None or not MembershipState(current["state"]).is_member:
+                raise NotFound("that organization is not a member of this coalition")
+            if current["sharing_level"] == level.value:
+                return current
+            now = utcnow()
+            doc = {
+                **current,
+                "sharing_level": level.value,
+                "updated_at": now,
+                "history": [
+                    *current.get("history", []),
+                    {
+                        "transition": "sharing_changed",
+                        "at": now,
+                        "actor_org": lead,
+                        "by": principal.subject,
+                        "level": level.value,
+                    },
+                ],
+            }
+            await self.repo.upsert_membership(doc, session)
+            await self._emit(
+                session,
+                self._event(
+                    ev.SharingAgreementChanged,
+                    doc,
+                    actor=lead,
+                    previous_sharing_level=current["sharing_level"],
+                    changed_by_user=principal.subject,
+                ),
+                coalition_id,
+            )
+            return doc
+
+        return await in_transaction(self.client, work)
+
+    async def expire_due_invitations(self) -> int:
+        """Move invitations past their deadline to expired (the worker calls this periodically)."""
+        expired = 0
+        for doc in await self.repo.due_invitations(utcnow()):
+            try:
+                await self._expire_if_due(doc["coalition_id"], doc["org_id"])
+            except Gone:
+                expired += 1
+            except Conflict:
+                continue
+        return expired
+
+    # ---- the organization projection (identity events) -------------------------------------------
+
+    async def organization_seen(self, *, org_id: UUID, name: str, slug: str, session: Session) -> None:
+        await self.repo.upsert_organization(org_id, {"name": name, "slug": slug, "active": True}, session)
+
+    async def organization_deactivated(self, *, org_id: UUID, session: Session) -> None:
+        """Suspend the organization's active memberships; the events say why."""
+        await self.repo.upsert_organization(org_id, {"active": False}, session)
+        for current in await self.repo.memberships_of_org(org_id, [MembershipState.ACTIVE], session):
+            doc = self._membership_doc(
+                current["coalition_id"],
+                org_id,
+                CoalitionRole(current["role"]),
+                MembershipState.SUSPENDED,
+                current,
+            )
+            doc["history"].append(
+                {
+                    "transition": "suspend",
+                    "at": doc["updated_at"],
+                    "actor_org": None,
+                    "reason": "organization_deactivated",
+                }
+            )
+            await self.repo.upsert_membership(doc, session)
+            await self._emit(
+                session,
+                self._event(ev.MembershipSuspended, doc, actor=None, reason="organization_deactivated"),
+                current["coalition_id"],
+            )
