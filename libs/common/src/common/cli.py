@@ -52,7 +52,7 @@ def run(
         document = (
             app.openapi() if command == "openapi" else asyncapi_document(app, title=f"{service} events")
         )
-        print(json.dumps(document, indent=2))  # noqa: T201
+        print(json.dumps(document, indent=2, sort_keys=True))  # noqa: T201
         return 0
     settings = settings_factory()
     configure_logging(service, settings.log_level)
