@@ -27,6 +27,10 @@ class Launched:
         return f"http://127.0.0.1:{self.env['DEVSTACK_IDENTITY_PORT']}"
 
     @property
+    def coalition_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['DEVSTACK_COALITION_PORT']}"
+
+    @property
     def ports(self) -> list[int]:
         return [int(v) for k, v in self.env.items() if k.startswith("DEVSTACK_") and k.endswith("_PORT")]
 
@@ -42,6 +46,7 @@ def launch(state_dir: Path) -> Launched:
         "DEVSTACK_MONGO_PORT": str(free_port()),
         "DEVSTACK_KAFKA_PORT": str(free_port()),
         "DEVSTACK_IDENTITY_PORT": str(free_port()),
+        "DEVSTACK_COALITION_PORT": str(free_port()),
         "DEVSTACK_STATE_DIR": str(state_dir),
     }
     process = subprocess.Popen(

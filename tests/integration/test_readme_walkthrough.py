@@ -23,8 +23,13 @@ def _walkthrough() -> str:
 def test_readme_walkthrough_runs_as_written(devstack: Launched) -> None:
     assert shutil.which("curl"), "the walkthrough needs curl"
     assert shutil.which("jq"), "the walkthrough needs jq"
-    script = _walkthrough().replace("BASE=http://127.0.0.1:8001", f"BASE={devstack.identity_url}")
+    script = (
+        _walkthrough()
+        .replace("BASE=http://127.0.0.1:8001", f"BASE={devstack.identity_url}")
+        .replace("COALITION=http://127.0.0.1:8002", f"COALITION={devstack.coalition_url}")
+    )
     assert f"BASE={devstack.identity_url}" in script
+    assert f"COALITION={devstack.coalition_url}" in script
 
     result = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=120, check=False
@@ -34,3 +39,5 @@ def test_readme_walkthrough_runs_as_written(devstack: Launched) -> None:
     assert '"role": "owner"' in result.stdout
     assert '"scope": "campaigns:read webhooks:manage"' in result.stdout
     assert '"alg": "ES256"' in result.stdout
+    assert '"organization_name": "Associacao Portuguesa de Fibrose Quistica"' in result.stdout
+    assert result.stdout.count('"state": "active"') >= 3  # Joao's acceptance, then both members listed

@@ -49,7 +49,7 @@ class ServiceSpec:
 
 
 # Services join this list as they are built.
-SERVICES = (ServiceSpec("identity", "identity_port"),)
+SERVICES = (ServiceSpec("identity", "identity_port"), ServiceSpec("coalition", "coalition_port"))
 
 
 class AlreadyRunning(RuntimeError):
