@@ -144,7 +144,12 @@ class CoalitionRepository:
     async def get_organization(self, org_id: UUID, session: Session | None = None) -> Document | None:
         return await self.db[ORGANIZATIONS].find_one({"_id": org_id}, session=session)
 
+    async def organizations_by_id(self, ids: list[UUID]) -> dict[UUID, Document]:
+        return {d["_id"]: d for d in await self.db[ORGANIZATIONS].find({"_id": {"$in": ids}}).to_list()}
+
     async def upsert_organization(self, org_id: UUID, fields: dict[str, Any], session: Session) -> None:
-        await self.db[ORGANIZATIONS].update_one(
-            {"_id": org_id}, {"$set": fields}, upsert=True, session=session
-        )
+        """Set `fields`; a newly seen organization starts active (a deactivation is never undone here)."""
+        update: dict[str, Any] = {"$set": fields}
+        if "active" not in fields:
+            update["$setOnInsert"] = {"active": True}
+        await self.db[ORGANIZATIONS].update_one({"_id": org_id}, update, upsert=True, session=session)

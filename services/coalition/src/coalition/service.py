@@ -307,8 +307,8 @@ class CoalitionService:
             else [MembershipState.ACTIVE, MembershipState.SUSPENDED]
         )
         docs = await self.repo.memberships_of_coalition(coalition_id, states)
-        names = {d["org_id"]: await self.repo.get_organization(d["org_id"]) for d in docs}
-        return standing, [{**d, "organization": names.get(d["org_id"]) or {}} for d in docs]
+        orgs = await self.repo.organizations_by_id([d["org_id"] for d in docs])
+        return standing, [{**d, "organization": orgs.get(d["org_id"], {})} for d in docs]
 
     # ---- membership lifecycle --------------------------------------------------------------------
 
@@ -375,6 +375,13 @@ class CoalitionService:
                 raise NotFound("no such coalition")
             current = await self.repo.get_membership(coalition_id, org_id, session)
             await authorize(coalition, current)
+            if (
+                transition is Transition.CHANGE_ROLE
+                and current is not None
+                and role is not None
+                and (current["role"] == role.value and current["state"] == MembershipState.ACTIVE.value)
+            ):
+                return current  # nothing changes, nothing to announce
             if opens:
                 coalition.require_open()
             state = MembershipState(current["state"]) if current else None
@@ -607,7 +614,7 @@ class CoalitionService:
     # ---- the organization projection (identity events) -------------------------------------------
 
     async def organization_seen(self, *, org_id: UUID, name: str, slug: str, session: Session) -> None:
-        await self.repo.upsert_organization(org_id, {"name": name, "slug": slug, "active": True}, session)
+        await self.repo.upsert_organization(org_id, {"name": name, "slug": slug}, session)
 
     async def organization_deactivated(self, *, org_id: UUID, session: Session) -> None:
         """Suspend the organization's active memberships; the events say why."""
