@@ -94,7 +94,13 @@ async def directory(
     focus_area: Annotated[str | None, Query(max_length=80)] = None,
     country: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
     q: Annotated[
-        str | None, Query(min_length=2, max_length=100, description="Text in name, mission, focus")
+        str | None,
+        Query(
+            min_length=2,
+            max_length=100,
+            pattern=r"^[^\x00-\x1f\x7f]+$",
+            description="Text in name, mission, focus",
+        ),
     ] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
