@@ -36,7 +36,7 @@ async def identity_for_coalition(infra: Infra) -> AsyncIterator[FastAPI]:
         bootstrap_admin_password=SecretStr("Violet-Kettle-Orbit-42"),
     )
     app = create_identity(settings)
-    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30):
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=90):
         yield app
 
 
@@ -60,7 +60,7 @@ async def coalition_app(infra: Infra, identity_http: httpx.AsyncClient) -> Async
     )
     keys = JwksKeySource(f"{ISSUER}/.well-known/jwks.json", http=identity_http, min_refresh_interval=0)
     app = create_coalition(settings, keys=keys)
-    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30):
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=90):
         yield app
 
 

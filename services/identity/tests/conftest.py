@@ -37,7 +37,7 @@ def identity_settings(infra: Infra) -> Settings:
 @pytest.fixture(scope="session")
 async def identity_app(identity_settings: Settings) -> AsyncIterator[FastAPI]:
     app = create_app(identity_settings)
-    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30):
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=90):
         yield app
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -20,6 +22,8 @@ from common.outbox import OUTBOX_INDEXES, Outbox, OutboxRelay, TopicPublishers
 from common.settings import KafkaSettings, MongoSettings
 
 log = logging.getLogger(__name__)
+
+BROKER_STOP_TIMEOUT = 15.0
 
 
 class Role(StrEnum):
@@ -102,9 +106,17 @@ class Runtime:
         self._started = True
 
     async def stop(self) -> None:
+        started = time.perf_counter()
         if self._started:
             await self.relay.stop()
-            await self.broker.stop()
+            log.info("%s: outbox relay stopped after %.2fs", self.service, time.perf_counter() - started)
+            try:
+                # Leaving a consumer group can stall on a broker mid-rebalance; uncommitted offsets are
+                # simply consumed again after a restart and skipped by the inbox, so do not hang here.
+                await asyncio.wait_for(self.broker.stop(), timeout=BROKER_STOP_TIMEOUT)
+            except TimeoutError:
+                log.warning("%s: Kafka broker did not stop within %ss", self.service, BROKER_STOP_TIMEOUT)
+            log.info("%s: Kafka broker stopped after %.2fs", self.service, time.perf_counter() - started)
         await self.client.close()
         self._started = False
 
