@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Annotated
 from uuid import UUID
 
@@ -26,8 +24,8 @@ from coalition.domain.coalitions import Coalition
 from coalition.domain.memberships import Transition
 from coalition.service import CoalitionService, NewCoalition
 from common.auth import CurrentPrincipal, OptionalPrincipal
-from common.errors import InvalidInput
 from common.mongo import Document
+from common.paging import decode_cursor, next_cursor
 
 router = APIRouter(prefix="/v1", tags=["coalitions"])
 
@@ -38,15 +36,6 @@ def get_service(request: Request) -> CoalitionService:
 
 
 ServiceDep = Annotated[CoalitionService, Depends(get_service)]
-
-
-def _cursor(value: str | None) -> UUID | None:
-    if not value:
-        return None
-    try:
-        return UUID(base64.urlsafe_b64decode(value.encode() + b"==").decode())
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise InvalidInput("the cursor is malformed", field="cursor") from exc
 
 
 def _read(coalition: Coalition) -> CoalitionRead:
@@ -106,18 +95,15 @@ async def directory(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> CoalitionPage:
     items = await service.directory(
-        after=_cursor(cursor),
+        after=decode_cursor(cursor),
         limit=limit,
         focus_area=focus_area.lower() if focus_area else None,
         country=country,
         text=q,
     )
-    next_cursor = (
-        base64.urlsafe_b64encode(str(items[-1].id).encode()).decode().rstrip("=")
-        if len(items) == limit
-        else None
+    return CoalitionPage(
+        items=[_read(c) for c in items], next_cursor=next_cursor([c.id for c in items], limit)
     )
-    return CoalitionPage(items=[_read(c) for c in items], next_cursor=next_cursor)
 
 
 @router.get("/coalitions/{coalition_id}", response_model=CoalitionRead, summary="A coalition's profile")

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, status
 
 from common.auth import CurrentPrincipal
-from common.errors import InvalidInput
 from common.mongo import Document
+from common.paging import decode_cursor, next_cursor
 from identity.api.deps import ServiceDep
 from identity.api.schemas import (
     ClientCreate,
@@ -34,19 +32,6 @@ from identity.service import NewOrganization
 
 router = APIRouter(prefix="/v1/organizations", tags=["organizations"])
 invitations_router = APIRouter(prefix="/v1/invitations", tags=["invitations"])
-
-
-def _cursor(value: str | None) -> UUID | None:
-    if not value:
-        return None
-    try:
-        return UUID(base64.urlsafe_b64decode(value.encode() + b"==").decode())
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise InvalidInput("the cursor is malformed", field="cursor") from exc
-
-
-def _encode_cursor(org_id: UUID) -> str:
-    return base64.urlsafe_b64encode(str(org_id).encode()).decode().rstrip("=")
 
 
 def _invitation(doc: Document) -> InvitationRead:
@@ -101,11 +86,11 @@ async def list_organizations(
     country: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
 ) -> OrganizationPage:
     orgs = await service.list_organizations(
-        after=_cursor(cursor), limit=limit, kind=kind.value if kind else None, country=country
+        after=decode_cursor(cursor), limit=limit, kind=kind.value if kind else None, country=country
     )
-    next_cursor = _encode_cursor(orgs[-1].id) if len(orgs) == limit else None
     return OrganizationPage(
-        items=[OrganizationRead.model_validate(o.model_dump()) for o in orgs], next_cursor=next_cursor
+        items=[OrganizationRead.model_validate(o.model_dump()) for o in orgs],
+        next_cursor=next_cursor([o.id for o in orgs], limit),
     )
 
 
