@@ -204,8 +204,11 @@ class OutboxRelay:
             except Exception:
                 log.exception("outbox relay pass failed")
             self._wake.clear()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that
+            # races with its own timeout, and then stop() would wait for this loop forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+                async with asyncio.timeout(self.poll_interval):
+                    await self._wake.wait()
 
     async def _watch_inserts(self) -> None:
         while True:

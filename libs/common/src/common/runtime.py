@@ -113,7 +113,8 @@ class Runtime:
             try:
                 # Leaving a consumer group can stall on a broker mid-rebalance; uncommitted offsets are
                 # simply consumed again after a restart and skipped by the inbox, so do not hang here.
-                await asyncio.wait_for(self.broker.stop(), timeout=BROKER_STOP_TIMEOUT)
+                async with asyncio.timeout(BROKER_STOP_TIMEOUT):
+                    await self.broker.stop()
             except TimeoutError:
                 log.warning("%s: Kafka broker did not stop within %ss", self.service, BROKER_STOP_TIMEOUT)
             log.info("%s: Kafka broker stopped after %.2fs", self.service, time.perf_counter() - started)
