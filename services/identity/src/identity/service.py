@@ -375,7 +375,7 @@ class IdentityService:
             org.require_active()
             current = OrgRole(membership["role"])
             if current is role:
-                return membership
+                return {**membership, "user": await self.repo.get_user_doc(user_id, session)}
             rules.check_role_change(
                 actor_role,
                 current=current,
@@ -395,7 +395,7 @@ class IdentityService:
                 ),
                 org_id,
             )
-            return {**membership, "role": role.value}
+            return {**membership, "role": role.value, "user": await self.repo.get_user_doc(user_id, session)}
 
         return await in_transaction(self.client, work)
 
@@ -551,7 +551,7 @@ class IdentityService:
             )
             membership = await self.repo.get_membership(org_id, user_id, session)
             assert membership is not None
-            return membership
+            return {**membership, "user": user}
 
         return await in_transaction(self.client, work)
 

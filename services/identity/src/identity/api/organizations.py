@@ -46,6 +46,17 @@ def _invitation(doc: Document) -> InvitationRead:
     )
 
 
+def _member(doc: Document) -> MemberRead:
+    """A membership with its user embedded (`doc["user"]`)."""
+    return MemberRead(
+        user_id=doc["user_id"],
+        display_name=doc["user"]["display_name"],
+        email=doc["user"]["email"],
+        role=doc["role"],
+        joined_at=doc["created_at"],
+    )
+
+
 def _client(doc: Document) -> ClientRead:
     return ClientRead(
         client_id=doc["_id"],
@@ -123,32 +134,15 @@ async def verify_organization(org_id: UUID, principal: CurrentPrincipal, service
 
 @router.get("/{org_id}/members", response_model=list[MemberRead], summary="Members and roles (members)")
 async def list_members(org_id: UUID, principal: CurrentPrincipal, service: ServiceDep) -> list[MemberRead]:
-    docs = await service.list_members(principal=principal, org_id=org_id)
-    return [
-        MemberRead(
-            user_id=d["user_id"],
-            display_name=d["user"]["display_name"],
-            email=d["user"]["email"],
-            role=d["role"],
-            joined_at=d["created_at"],
-        )
-        for d in docs
-    ]
+    return [_member(d) for d in await service.list_members(principal=principal, org_id=org_id)]
 
 
 @router.patch("/{org_id}/members/{user_id}", response_model=MemberRead, summary="Change a member's role")
 async def change_role(
     org_id: UUID, user_id: UUID, body: RoleChange, principal: CurrentPrincipal, service: ServiceDep
 ) -> MemberRead:
-    await service.change_member_role(principal=principal, org_id=org_id, user_id=user_id, role=body.role)
-    members = await service.list_members(principal=principal, org_id=org_id)
-    d = next(m for m in members if m["user_id"] == user_id)
-    return MemberRead(
-        user_id=d["user_id"],
-        display_name=d["user"]["display_name"],
-        email=d["user"]["email"],
-        role=d["role"],
-        joined_at=d["created_at"],
+    return _member(
+        await service.change_member_role(principal=principal, org_id=org_id, user_id=user_id, role=body.role)
     )
 
 
@@ -229,12 +223,4 @@ async def revoke_client(
 async def accept_invitation(
     body: InvitationAccept, principal: CurrentPrincipal, service: ServiceDep
 ) -> MemberRead:
-    membership = await service.accept_invitation(principal=principal, token=body.token)
-    user, _ = await service.profile(principal=principal)
-    return MemberRead(
-        user_id=user.id,
-        display_name=user.display_name,
-        email=user.email,
-        role=membership["role"],
-        joined_at=membership["created_at"],
-    )
+    return _member(await service.accept_invitation(principal=principal, token=body.token))
