@@ -10,30 +10,19 @@ import pytest
 from asgi_lifespan import LifespanManager
 from coalition_world import CoalitionWorld
 from fastapi import FastAPI
-from identity_api import ISSUER, IdentityApi
-from pydantic import SecretStr
+from identity_api import ISSUER, IdentityApi, identity_test_settings
 
 from coalition.app import create_app as create_coalition
 from coalition.config import Settings as CoalitionSettings
 from common.auth import JwksKeySource
 from common.testing.infra import Infra
 from identity.app import create_app as create_identity
-from identity.config import Settings as IdentitySettings
 
 
 @pytest.fixture(scope="session")
 async def identity_for_coalition(infra: Infra) -> AsyncIterator[FastAPI]:
-    settings = IdentitySettings(
-        environment="test",
-        mongodb_url=infra.mongodb_url,
-        mongodb_database=f"identity_c_{uuid.uuid4().hex[:8]}",
-        kafka_bootstrap_servers=infra.kafka_bootstrap_servers,
-        public_url=ISSUER,
-        argon2_time_cost=1,
-        argon2_memory_kib=8192,
-        outbox_poll_interval_seconds=0.2,
-        bootstrap_admin_email="coalition-admin@example.org",
-        bootstrap_admin_password=SecretStr("Violet-Kettle-Orbit-42"),
+    settings = identity_test_settings(
+        infra, admin_email="coalition-admin@example.org", admin_password="Violet-Kettle-Orbit-42"
     )
     app = create_identity(settings)
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=90):

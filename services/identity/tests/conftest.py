@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
-from identity_api import ADMIN_EMAIL, ADMIN_PASSWORD, ISSUER, IdentityApi
-from pydantic import SecretStr
+from identity_api import ADMIN_EMAIL, ADMIN_PASSWORD, ISSUER, IdentityApi, identity_test_settings
 
 from common.testing.infra import Infra
 from identity.app import create_app
@@ -19,19 +17,7 @@ from identity.config import Settings
 
 @pytest.fixture(scope="session")
 def identity_settings(infra: Infra) -> Settings:
-    return Settings(
-        environment="test",
-        mongodb_url=infra.mongodb_url,
-        mongodb_database=f"identity_test_{uuid.uuid4().hex[:8]}",
-        kafka_bootstrap_servers=infra.kafka_bootstrap_servers,
-        public_url=ISSUER,
-        argon2_time_cost=1,
-        argon2_memory_kib=8192,
-        bootstrap_admin_email=ADMIN_EMAIL,
-        bootstrap_admin_password=SecretStr(ADMIN_PASSWORD),
-        outbox_poll_interval_seconds=0.2,
-        login_base_lockout_seconds=30,
-    )
+    return identity_test_settings(infra, admin_email=ADMIN_EMAIL, admin_password=ADMIN_PASSWORD)
 
 
 @pytest.fixture(scope="session")

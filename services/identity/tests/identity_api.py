@@ -7,11 +7,31 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
+
+from common.testing.infra import Infra
+from identity.config import Settings
 
 ADMIN_EMAIL = "platform-admin@example.org"
 ADMIN_PASSWORD = "Correct-Admin-Horse-42"
 PASSWORD = "a sensible passphrase 42"
 ISSUER = "http://identity.test"
+
+
+def identity_test_settings(infra: Infra, *, admin_email: str, admin_password: str) -> Settings:
+    """Identity on the test servers, in its own database, with cheap hashing and a fast relay."""
+    return Settings(
+        environment="test",
+        mongodb_url=infra.mongodb_url,
+        mongodb_database=f"identity_test_{uuid.uuid4().hex[:8]}",
+        kafka_bootstrap_servers=infra.kafka_bootstrap_servers,
+        public_url=ISSUER,
+        argon2_time_cost=1,
+        argon2_memory_kib=8192,
+        bootstrap_admin_email=admin_email,
+        bootstrap_admin_password=SecretStr(admin_password),
+        outbox_poll_interval_seconds=0.2,
+    )
 
 
 def bearer(token: str) -> dict[str, str]:
