@@ -51,14 +51,6 @@ class Principal(BaseModel):
         role = self.org_roles.get(org_id)
         return role is not None and ROLE_RANK[role] >= ROLE_RANK[at_least]
 
-    def require_role(self, org_id: UUID, at_least: OrgRole) -> None:
-        if not (self.platform_admin or self.has_role(org_id, at_least)):
-            raise Forbidden(f"this needs the {at_least} role (or higher) in the organization")
-
-    def acts_for(self, org_id: UUID) -> bool:
-        """A member user of the org, or the org's own API client."""
-        return org_id in self.org_roles or self.client_org == org_id
-
     def require_scope(self, scope: str) -> None:
         if self.kind == "client" and scope not in self.scopes:
             raise Forbidden(f"the token lacks the scope {scope!r}", required_scope=scope)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 import uuid_utils
 from pydantic import BaseModel, ConfigDict, Field
@@ -62,9 +62,6 @@ class CloudEvent(BaseModel):
         return cls.model_validate_json(raw)
 
 
-P = TypeVar("P", bound=EventPayload)
-
-
 def make_event(
     payload: EventPayload,
     *,
@@ -89,10 +86,6 @@ def make_event(
 
 def source_urn(deployment_id: str, service: str) -> str:
     return f"urn:{deployment_id}:{service}"
-
-
-def parse_payload(event: CloudEvent, model: type[P]) -> P:
-    return model.model_validate(event.data)
 
 
 def envelope_schema(name: str, payloads: tuple[type[EventPayload], ...]) -> type[CloudEvent]:

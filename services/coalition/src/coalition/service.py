@@ -85,9 +85,6 @@ class Standing:
         return self.platform_admin or self.role in (CoalitionRole.LEAD, CoalitionRole.MEMBER)
 
 
-Authorize = Callable[[Coalition, Document | None], None]
-
-
 class CoalitionService:
     def __init__(
         self,
