@@ -1,0 +1,219 @@
+"""Events of the campaigns service, and the PII-free projection it publishes for partner organizations.
+
+`campaigns.campaigns.v1` and `campaigns.actions.v1` are internal topics (other services of the platform);
+only `campaigns.action.recorded` may carry a supporter's contact details, and only when the supporter
+consented to be contacted by the organization the action is attributed to. `federation.campaigns.v1` is
+public: it never carries personal data.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from common.contracts import topics
+from common.events import EventPayload
+
+CampaignKind = Literal["petition", "letter", "event", "story_collection", "share"]
+CampaignStatus = Literal["draft", "active", "paused", "closed", "archived"]
+ActionKind = Literal["signature", "letter", "rsvp", "checkin", "story", "share"]
+GoalMetric = Literal["actions", "unique_supporters", "attendance"]
+ConsentPurpose = Literal["contact_by_organization", "share_with_coalition", "publish_story"]
+Milestone = Literal[25, 50, 75, 100]
+
+
+class Goal(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    metric: GoalMetric
+    action_kind: ActionKind | None = None  # for metric "actions"
+    target: int
+    deadline: datetime
+
+
+class _CampaignEvent(EventPayload):
+    topic: ClassVar[str] = topics.CAMPAIGNS_CAMPAIGNS
+    campaign_id: UUID
+    owner_organization_id: UUID
+    coalition_id: UUID | None = None
+
+
+class CampaignCreated(_CampaignEvent):
+    event_type: ClassVar[str] = "campaigns.campaign.created"
+    kind: CampaignKind
+    title: str
+    status: CampaignStatus
+    goal: Goal
+    launch_at: datetime | None = None
+    close_at: datetime | None = None
+
+
+class CampaignUpdated(_CampaignEvent):
+    event_type: ClassVar[str] = "campaigns.campaign.updated"
+    title: str
+    changed_fields: list[str]
+
+
+class _StatusChanged(_CampaignEvent):
+    status: CampaignStatus
+    previous_status: CampaignStatus
+    scheduled: bool = False  # true when a scheduled launch or close time took effect
+
+
+class CampaignLaunched(_StatusChanged):
+    event_type: ClassVar[str] = "campaigns.campaign.launched"
+
+
+class CampaignPaused(_StatusChanged):
+    event_type: ClassVar[str] = "campaigns.campaign.paused"
+
+
+class CampaignResumed(_StatusChanged):
+    event_type: ClassVar[str] = "campaigns.campaign.resumed"
+
+
+class CampaignClosed(_StatusChanged):
+    event_type: ClassVar[str] = "campaigns.campaign.closed"
+
+
+class CampaignArchived(_StatusChanged):
+    event_type: ClassVar[str] = "campaigns.campaign.archived"
+
+
+class CampaignAdopted(_CampaignEvent):
+    event_type: ClassVar[str] = "campaigns.campaign.adopted"
+    organization_id: UUID  # the adopting organization
+
+
+class AdoptionWithdrawn(_CampaignEvent):
+    event_type: ClassVar[str] = "campaigns.adoption.withdrawn"
+    organization_id: UUID
+    reason: str | None = None
+
+
+class MilestoneReached(_CampaignEvent):
+    event_type: ClassVar[str] = "campaigns.goal.milestone_reached"
+    milestone: Milestone
+    metric: GoalMetric
+    value: int
+    target: int
+
+
+class StoryPublished(_CampaignEvent):
+    event_type: ClassVar[str] = "campaigns.story.published"
+    story_id: UUID
+    organization_id: UUID  # the organization whose link the story came through
+
+
+class SupporterContact(BaseModel):
+    """Contact details, present only with the supporter's consent to be contacted by that organization."""
+
+    model_config = ConfigDict(frozen=True)
+
+    email: str
+    first_name: str
+    last_name: str | None = None
+
+
+class _ActionEvent(EventPayload):
+    topic: ClassVar[str] = topics.CAMPAIGNS_ACTIONS
+    campaign_id: UUID
+    owner_organization_id: UUID
+    coalition_id: UUID | None = None
+
+
+class ActionRecorded(_ActionEvent):
+    event_type: ClassVar[str] = "campaigns.action.recorded"
+    action_id: UUID
+    kind: ActionKind
+    organization_id: UUID  # attributed to this organization (whose link was used)
+    supporter_id: UUID  # pseudonymous, random; never derived from the e-mail address
+    counts: dict[str, int]  # campaign totals per action kind after this action
+    organization_counts: dict[str, int]  # the attributed organization's totals per action kind
+    unique_supporters: int
+    contact: SupporterContact | None = None  # only with consent to contact by `organization_id`
+    # True when the supporter also agreed to share with the coalition and the attributed organization's
+    # agreement is `contacts_with_consent`: then active coalition members may see `contact` too.
+    contact_shared_with_coalition: bool = False
+
+
+class ConsentWithdrawn(_ActionEvent):
+    event_type: ClassVar[str] = "campaigns.consent.withdrawn"
+    supporter_id: UUID
+    organization_id: UUID
+    purposes: list[ConsentPurpose]
+
+
+class SupporterErased(_ActionEvent):
+    """A supporter's personal data was erased here; consumers drop what they hold about `supporter_id`."""
+
+    event_type: ClassVar[str] = "campaigns.supporter.erased"
+    supporter_id: UUID
+    organization_id: UUID
+    requested_by: Literal["supporter", "organization"]
+
+
+CAMPAIGN_EVENTS: tuple[type[EventPayload], ...] = (
+    CampaignCreated,
+    CampaignUpdated,
+    CampaignLaunched,
+    CampaignPaused,
+    CampaignResumed,
+    CampaignClosed,
+    CampaignArchived,
+    CampaignAdopted,
+    AdoptionWithdrawn,
+    MilestoneReached,
+    StoryPublished,
+)
+ACTION_EVENTS: tuple[type[EventPayload], ...] = (ActionRecorded, ConsentWithdrawn, SupporterErased)
+
+
+# ---- the public federation topic: no personal data, ever -----------------------------------------------
+
+
+class _FederationEvent(EventPayload):
+    topic: ClassVar[str] = topics.FEDERATION_CAMPAIGNS
+    campaign_id: UUID
+    owner_organization_id: UUID
+    coalition_id: UUID | None = None
+
+
+class FederatedCampaign(_FederationEvent):
+    """The campaign as partners may see it, after a lifecycle change, an edit or an adoption."""
+
+    event_type: ClassVar[str] = "federation.campaign.changed"
+    kind: CampaignKind
+    title: str
+    summary: str
+    status: CampaignStatus
+    goal: Goal
+    participating_organization_ids: list[UUID]
+    launch_at: datetime | None = None
+    close_at: datetime | None = None
+
+
+class FederatedProgress(_FederationEvent):
+    """Totals after an action: per kind, per organization, and the goal's progress."""
+
+    event_type: ClassVar[str] = "federation.campaign.progressed"
+    counts: dict[str, int]
+    organization_counts: dict[str, dict[str, int]]  # organization id -> kind -> count
+    unique_supporters: int
+    goal_value: int
+    goal_target: int
+    goal_percent: float
+
+
+class FederatedMilestone(_FederationEvent):
+    event_type: ClassVar[str] = "federation.campaign.milestone_reached"
+    milestone: Milestone
+    metric: GoalMetric
+    value: int
+    target: int
+
+
+FEDERATION_EVENTS: tuple[type[EventPayload], ...] = (FederatedCampaign, FederatedProgress, FederatedMilestone)
