@@ -1,0 +1,167 @@
+"""Request and response bodies of the notifications API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from notifications.domain.notices import Category, Channel
+
+Text = Field(default="", max_length=500, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EndpointCreate(_Strict):
+    url: str = Field(min_length=8, max_length=2000, description="https URL (http only in development)")
+    event_types: list[str] = Field(
+        min_length=1, max_length=100, description="Exact types or wildcards: `campaigns.*`, `*`"
+    )
+    coalition_ids: list[UUID] = Field(default_factory=list, max_length=100)
+    campaign_ids: list[UUID] = Field(default_factory=list, max_length=100)
+    description: str = Text
+    enabled: bool = True
+    rate_per_second: float | None = Field(
+        None, gt=0, le=1000, description="Override of the service's per-endpoint rate limit"
+    )
+
+
+class EndpointUpdate(_Strict):
+    url: str | None = Field(None, min_length=8, max_length=2000)
+    event_types: list[str] | None = Field(None, min_length=1, max_length=100)
+    coalition_ids: list[UUID] | None = Field(None, max_length=100)
+    campaign_ids: list[UUID] | None = Field(None, max_length=100)
+    description: str | None = Field(None, max_length=500, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
+    enabled: bool | None = None
+    rate_per_second: float | None = Field(None, gt=0, le=1000)
+
+    def changes(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True, exclude_none=True)
+
+
+class EndpointRead(BaseModel):
+    id: UUID
+    organization_id: UUID
+    url: str
+    event_types: list[str]
+    coalition_ids: list[UUID]
+    campaign_ids: list[UUID]
+    description: str
+    enabled: bool
+    disabled_reason: str | None
+    rate_per_second: float | None
+    created_at: datetime
+    updated_at: datetime
+    last_success_at: datetime | None
+    failing_since: datetime | None
+    secret_count: int = Field(description="Secrets that sign now (2 during a rotation's grace period)")
+
+
+class EndpointWithSecret(EndpointRead):
+    secret: str = Field(description="The signing secret (`whsec_...`); shown only now")
+
+
+class EndpointPage(BaseModel):
+    items: list[EndpointRead]
+    next_cursor: str | None
+
+
+class Rotation(_Strict):
+    grace_seconds: int | None = Field(
+        None, ge=0, le=30 * 24 * 3600, description="How long the previous secret keeps signing"
+    )
+
+
+class MessageRead(BaseModel):
+    id: UUID
+    webhook_id: str
+    endpoint_id: UUID
+    event_id: str
+    event_type: str
+    status: Literal["pending", "succeeded", "failed"]
+    attempts: int
+    next_attempt_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    payload: dict[str, Any]
+
+
+class MessagePage(BaseModel):
+    items: list[MessageRead]
+    next_cursor: str | None
+
+
+class AttemptRead(BaseModel):
+    id: UUID
+    attempt: int
+    at: datetime
+    outcome: Literal["succeeded", "failed"]
+    status_code: int | None
+    latency_ms: int | None
+    response_snippet: str | None
+    error: str | None
+
+
+class Replay(_Strict):
+    since: AwareDatetime = Field(description="Replay every failed message created since this time")
+
+
+class Replayed(BaseModel):
+    replayed: int
+
+
+class EndpointStats(BaseModel):
+    endpoint_id: UUID
+    since: datetime
+    attempts: int
+    succeeded: int
+    failed: int
+    success_rate: float | None
+    average_latency_ms: float | None
+    last_success_at: datetime | None
+    failing_since: datetime | None
+    pending_messages: int
+    failed_messages: int
+    enabled: bool
+    disabled_reason: str | None
+
+
+class NoticeRead(BaseModel):
+    id: UUID
+    category: Category
+    title: str
+    body: str
+    created_at: datetime
+    read_at: datetime | None
+
+
+class NoticePage(BaseModel):
+    items: list[NoticeRead]
+    next_cursor: str | None
+
+
+class UnreadCount(BaseModel):
+    unread: int
+
+
+class MarkedRead(BaseModel):
+    marked: int
+
+
+class ChannelChoice(_Strict):
+    email: bool | None = None
+    in_app: bool | None = None
+
+
+class Preferences(BaseModel):
+    categories: dict[Category, dict[Channel, bool]]
+
+
+class PreferencesUpdate(_Strict):
+    categories: dict[Category, ChannelChoice] = Field(max_length=20)

@@ -1,0 +1,113 @@
+"""Composition root: builds the notifications service from its settings."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+
+from common.auth import JwksKeySource, KeySource, TokenVerifier
+from common.events import source_urn
+from common.runtime import Role, Runtime
+from common.telemetry import configure_tracing
+from common.web import install_common
+from notifications.api import routes
+from notifications.config import SERVICE, Settings
+from notifications.delivery import DeliveryWorker, stop_task
+from notifications.intake import EventIntake
+from notifications.mailer import Mailer
+from notifications.messaging.publishers import declare_publishers
+from notifications.messaging.subscribers import register_consumers
+from notifications.notices import NoticeService
+from notifications.repository import INDEXES, Repository
+from notifications.service import WebhookService
+from notifications.ssrf import Resolver, system_resolver
+from notifications.templates import Templates
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """
+Signed webhooks (Standard Webhooks) for partner organizations, e-mail and in-app notices for people.
+Tokens come from the identity service. Errors are RFC 9457 `application/problem+json`.
+"""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    role: Role = Role.SERVE,
+    keys: KeySource | None = None,
+    resolver: Resolver | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """The app; `resolver` (host name lookups) and `transport` (outgoing HTTP) may be replaced in tests."""
+    settings = settings or Settings()
+    resolver = resolver or system_resolver
+    tracer_provider = configure_tracing(SERVICE, settings)
+    holder: dict[str, EventIntake] = {}
+    runtime = Runtime.build(
+        service=SERVICE,
+        mongo_settings=settings,
+        kafka_settings=settings,
+        source=source_urn(settings.deployment_id, SERVICE),
+        role=role,
+        tracer_provider=tracer_provider,
+        indexes=INDEXES,
+        declare_publishers=declare_publishers,
+        register_consumers=register_consumers(lambda: holder["intake"], settings.kafka_consumer_max_attempts),
+    )
+    repo = Repository(runtime.db)
+    notices = NoticeService(repo=repo, templates=Templates(settings.app_url))
+    webhooks = WebhookService(repo=repo, settings=settings, resolver=resolver)
+    holder["intake"] = EventIntake(repo=repo, notices=notices, settings=settings)
+    delivery = DeliveryWorker(
+        client=runtime.client,
+        repo=repo,
+        outbox=runtime.outbox,
+        notices=notices,
+        settings=settings,
+        resolver=resolver,
+        transport=transport,
+    )
+    mailer = Mailer(repo=repo, settings=settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        loops: list[asyncio.Task[None]] = []
+        if role.runs_consumers:
+            loops = [asyncio.create_task(delivery.run()), asyncio.create_task(mailer.run())]
+        try:
+            yield
+        finally:
+            for task in loops:
+                await stop_task(task)
+            await delivery.close()
+            await runtime.stop()
+
+    app = FastAPI(title="Notifications service", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.runtime = runtime
+    app.state.repo = repo
+    app.state.webhooks = webhooks
+    app.state.notices = notices
+    app.state.delivery = delivery
+    app.state.mailer = mailer
+    app.state.token_verifier = TokenVerifier(
+        keys or JwksKeySource(settings.auth_jwks_url, cache_seconds=settings.auth_jwks_cache_seconds),
+        issuer=settings.auth_issuer,
+        audience=settings.auth_audience,
+        leeway=settings.auth_leeway_seconds,
+    )
+    install_common(
+        app,
+        service=SERVICE,
+        checks={"mongodb": runtime.mongo_ready, "kafka": runtime.kafka_ready},
+        tracer_provider=tracer_provider,
+    )
+    app.include_router(routes.router)
+    return app

@@ -1,0 +1,79 @@
+"""Settings of the notifications service (environment variables prefixed NOTIFICATIONS_)."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+from pydantic_settings import SettingsConfigDict
+
+from common.settings import AuthSettings, KafkaSettings, MongoSettings, ServiceSettings, TelemetrySettings
+
+SERVICE = "notifications"
+
+# Standard Webhooks' suggested schedule: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+DEFAULT_RETRY_SCHEDULE = [0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0]
+
+
+class Settings(ServiceSettings, MongoSettings, KafkaSettings, AuthSettings, TelemetrySettings):
+    model_config = SettingsConfigDict(env_prefix="NOTIFICATIONS_", extra="ignore")
+
+    port: int = Field(8004, ge=1, le=65535, description="Port the HTTP API listens on")
+
+    # webhooks
+    retry_schedule_seconds: list[float] = Field(
+        default_factory=lambda: list(DEFAULT_RETRY_SCHEDULE),
+        description="Delay before each attempt, counted from the previous one (JSON list; the first is "
+        "the delay after the event arrived)",
+    )
+    retry_jitter_ratio: float = Field(
+        0.1, ge=0, le=0.5, description="Random spread added to each retry delay, as a fraction of it"
+    )
+    retry_after_max_seconds: float = Field(
+        36000.0, gt=0, description="Longest Retry-After (on 429 and 503) that is honoured as given"
+    )
+    delivery_timeout_seconds: float = Field(15.0, gt=0, le=60, description="Timeout of one webhook request")
+    delivery_lease_seconds: float = Field(
+        60.0, gt=0, description="How long a replica holds a claimed attempt before another may take it"
+    )
+    delivery_poll_seconds: float = Field(
+        1.0, gt=0, description="How often the delivery worker looks for due attempts"
+    )
+    delivery_concurrency: int = Field(8, ge=1, le=256, description="Attempts one replica runs at once")
+    endpoint_rate_per_second: float = Field(
+        10.0, gt=0, description="Most webhook requests per second to one endpoint (all replicas together)"
+    )
+    disable_after_failing_seconds: float = Field(
+        5 * 24 * 3600.0, gt=0, description="An endpoint failing without a success this long is disabled"
+    )
+    secret_rotation_grace_seconds: int = Field(
+        24 * 3600, ge=0, le=30 * 24 * 3600, description="How long the previous secret keeps signing"
+    )
+    response_snippet_bytes: int = Field(
+        512, ge=0, le=8192, description="How much of an endpoint's response body is kept per attempt"
+    )
+    allow_loopback_endpoints: bool = Field(
+        False, description="Accept endpoints on loopback addresses (development and tests only)"
+    )
+    message_retention_days: int = Field(30, ge=1, description="How long delivered messages are kept")
+
+    # e-mail
+    smtp_host: str = Field("127.0.0.1", description="SMTP server that sends the e-mail notices")
+    smtp_port: int = Field(1025, ge=1, le=65535, description="Its port (the dev SMTP sink listens on 1025)")
+    smtp_username: str | None = Field(None, description="SMTP user, when the server wants a login")
+    smtp_password: str | None = Field(None, description="SMTP password")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS")
+    smtp_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one SMTP conversation")
+    mail_from: str = Field(
+        "Coalition Platform <notifications@coalition-platform.dev>", description="From: of e-mail notices"
+    )
+    mail_max_attempts: int = Field(8, ge=1, le=50, description="Attempts at sending one e-mail")
+    mail_retry_seconds: float = Field(30.0, gt=0, description="Base delay between e-mail attempts (doubles)")
+    app_url: str = Field(
+        "http://127.0.0.1:8004", description="Where people use the platform; links in notices point here"
+    )
+
+    @field_validator("retry_schedule_seconds")
+    @classmethod
+    def _schedule_is_sane(cls, value: list[float]) -> list[float]:
+        if not value or len(value) > 50 or any(v < 0 for v in value):
+            raise ValueError("the retry schedule needs 1 to 50 non-negative delays")
+        return value

@@ -1,0 +1,66 @@
+"""Notices to people: their categories (what a person may opt out of) and the kinds within them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Category(StrEnum):
+    ORGANIZATION_INVITATION = "organization_invitation"
+    COALITION_MEMBERSHIP = "coalition_membership"
+    CAMPAIGN_ADOPTION = "campaign_adoption"
+    GOAL_MILESTONE = "goal_milestone"
+    DELIVERY_ENDPOINTS = "delivery_endpoints"
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    IN_APP = "in_app"
+
+
+KIND_CATEGORY: dict[str, Category] = {
+    "org_invitation": Category.ORGANIZATION_INVITATION,
+    "coalition_invited": Category.COALITION_MEMBERSHIP,
+    "coalition_applied": Category.COALITION_MEMBERSHIP,
+    "coalition_outcome": Category.COALITION_MEMBERSHIP,
+    "campaign_adopted": Category.CAMPAIGN_ADOPTION,
+    "goal_milestone": Category.GOAL_MILESTONE,
+    "endpoint_disabled": Category.DELIVERY_ENDPOINTS,
+}
+
+OUTCOME_TEXT = {
+    "coalition.membership.joined": "the organization is now a member",
+    "coalition.membership.invitation_declined": "the invitation was declined",
+    "coalition.membership.invitation_expired": "the invitation expired",
+    "coalition.membership.application_rejected": "the application was rejected",
+}
+
+# Organization roles whose people get an organization's notices, per category. Membership changes,
+# adoptions and endpoint trouble concern those who can act on them (owners and admins); milestones are
+# good news for the organizers who run the campaign too.
+ROLES_FOR: dict[Category, frozenset[str]] = {
+    Category.COALITION_MEMBERSHIP: frozenset({"owner", "admin"}),
+    Category.CAMPAIGN_ADOPTION: frozenset({"owner", "admin"}),
+    Category.GOAL_MILESTONE: frozenset({"owner", "admin", "organizer"}),
+    Category.DELIVERY_ENDPOINTS: frozenset({"owner", "admin"}),
+}
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One notice to render and send: its kind (a template), and what the template needs."""
+
+    kind: str
+    context: dict[str, Any]
+
+    @property
+    def category(self) -> Category:
+        return KIND_CATEGORY[self.kind]
+
+
+def wants(preferences: dict[str, Any], category: Category, channel: Channel) -> bool:
+    """Whether a person's preferences let `category` notices through `channel` (opt-out; default yes)."""
+    chosen = (preferences.get("categories") or {}).get(category.value) or {}
+    return bool(chosen.get(channel.value, True))

@@ -1,0 +1,1 @@
+"""Kafka side of the notifications service: the events it consumes and the deliveries topic it publishes."""

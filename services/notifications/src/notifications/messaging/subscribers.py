@@ -1,0 +1,52 @@
+"""The consumers: identity, coalition and campaigns events feed projections, webhooks and notices."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from common.contracts import campaigns, coalition, identity, topics
+from common.events import CloudEvent, EventPayload
+from common.inbox import EventConsumer, Handler
+from common.kafka import subscribe_consumer
+from common.mongo import Session
+from common.runtime import Runtime
+from notifications.intake import EventIntake
+
+# One consumer group per source service, so one service's backlog does not hold up another's.
+CONSUMERS: dict[str, tuple[tuple[str, ...], tuple[type[EventPayload], ...], str]] = {
+    "notifications-identity": (
+        (topics.IDENTITY_USERS, topics.IDENTITY_ORGANIZATIONS),
+        (*identity.USER_EVENTS, *identity.ORGANIZATION_EVENTS),
+        "People's e-mail addresses and organization roles (recipients), invitations, organization events.",
+    ),
+    "notifications-coalition": (
+        (topics.COALITION_COALITIONS, topics.COALITION_MEMBERSHIPS),
+        (*coalition.COALITION_EVENTS, *coalition.MEMBERSHIP_EVENTS),
+        "Coalition memberships (webhook entitlement, notices) and coalition events for webhooks.",
+    ),
+    "notifications-campaigns": (
+        (topics.CAMPAIGNS_CAMPAIGNS, topics.CAMPAIGNS_ACTIONS),
+        (*campaigns.CAMPAIGN_EVENTS, *campaigns.ACTION_EVENTS),
+        "Campaign ownership and adoption, milestones, supporter actions for webhooks, erasure.",
+    ),
+}
+
+
+def register_consumers(intake: Callable[[], EventIntake], max_attempts: int) -> Callable[[Runtime], None]:
+    async def apply(payload: Any, event: CloudEvent, session: Session) -> None:
+        await intake().handle(payload, event, session)
+
+    def register(runtime: Runtime) -> None:
+        for name, (consumed, payloads, description) in CONSUMERS.items():
+            consumer = EventConsumer(
+                name=name,
+                client=runtime.client,
+                db=runtime.db,
+                sink=runtime.broker,
+                max_attempts=max_attempts,
+                handlers={p.event_type: Handler(p, apply) for p in payloads},
+            )
+            subscribe_consumer(runtime.broker, consumer, *consumed, description=description)
+
+    return register

@@ -1,0 +1,143 @@
+"""People's notices: who gets which (per their preferences), the in-app feed, and queued e-mails."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+import uuid_utils
+
+from common.auth import Principal
+from common.errors import Forbidden, NotFound
+from common.events import utcnow
+from common.mongo import Document, Session
+from notifications.domain.notices import ROLES_FOR, Category, Channel, Notice, wants
+from notifications.repository import ORG_MEMBERS, USERS, Repository
+from notifications.templates import Templates
+
+
+def new_id() -> UUID:
+    """A UUIDv7 (time-ordered), as the standard-library type MongoDB stores."""
+    return uuid.UUID(str(uuid_utils.uuid7()))
+
+
+def _user(principal: Principal) -> UUID:
+    if principal.user_id is None:
+        raise Forbidden("notices and preferences belong to people; API clients have none")
+    return principal.user_id
+
+
+class NoticeService:
+    def __init__(self, *, repo: Repository, templates: Templates) -> None:
+        self.repo = repo
+        self.templates = templates
+
+    # ---- who is told ---------------------------------------------------------------------------------
+    async def org_recipients(
+        self, org_ids: Iterable[UUID], category: Category, session: Session
+    ) -> set[UUID]:
+        roles = sorted(ROLES_FOR[category])
+        docs = await self.repo.find(
+            ORG_MEMBERS, {"org_id": {"$in": list(set(org_ids))}, "role": {"$in": roles}}, session
+        )
+        return {d["user_id"] for d in docs}
+
+    async def notify_orgs(
+        self, org_ids: Iterable[UUID], notice: Notice, *, event_id: str, session: Session
+    ) -> None:
+        users = await self.org_recipients(org_ids, notice.category, session)
+        await self.notify_users(users, notice, event_id=event_id, session=session)
+
+    async def notify_users(
+        self, user_ids: Iterable[UUID], notice: Notice, *, event_id: str, session: Session
+    ) -> None:
+        users = await self.repo.find(USERS, {"_id": {"$in": list(user_ids)}}, session)
+        for user in users:
+            await self._deliver(user["_id"], user.get("email"), notice, event_id=event_id, session=session)
+
+    async def notify_address(self, email: str, notice: Notice, *, event_id: str, session: Session) -> None:
+        """A notice to an e-mail address that may not belong to a user yet (an invitation)."""
+        user = await self.repo.find_one(USERS, {"email": email.strip().lower()}, session)
+        await self._deliver(user["_id"] if user else None, email, notice, event_id=event_id, session=session)
+
+    async def _deliver(
+        self, user_id: UUID | None, email: str | None, notice: Notice, *, event_id: str, session: Session
+    ) -> None:
+        preferences = await self.repo.preferences(user_id, session) if user_id else {}
+        rendered = self.templates.render(notice.kind, notice.context)
+        now = utcnow()
+        if user_id is not None and wants(preferences, notice.category, Channel.IN_APP):
+            await self.repo.insert_notice(
+                {
+                    "_id": new_id(),
+                    "user_id": user_id,
+                    "category": notice.category.value,
+                    "kind": notice.kind,
+                    "title": rendered.subject,
+                    "body": rendered.text,
+                    "event_id": event_id,
+                    "created_at": now,
+                    "read_at": None,
+                },
+                session,
+            )
+        if email and wants(preferences, notice.category, Channel.EMAIL):
+            await self.repo.insert_email(
+                {
+                    "_id": new_id(),
+                    "to": email,
+                    "user_id": user_id,
+                    "category": notice.category.value,
+                    "subject": rendered.subject,
+                    "text": rendered.text,
+                    "html": rendered.html,
+                    "event_id": event_id,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "lease_until": None,
+                    "created_at": now,
+                },
+                session,
+            )
+
+    # ---- the feed and preferences ------------------------------------------------------------------
+    async def feed(
+        self, *, principal: Principal, unread_only: bool, after: UUID | None, limit: int
+    ) -> list[Document]:
+        return await self.repo.notices_of(_user(principal), unread_only=unread_only, after=after, limit=limit)
+
+    async def unread_count(self, *, principal: Principal) -> int:
+        return await self.repo.unread_count(_user(principal))
+
+    async def mark_read(self, *, principal: Principal, notice_id: UUID) -> Document:
+        user_id = _user(principal)
+        await self.repo.mark_read(user_id, notice_id, utcnow())
+        notice = await self.repo.get_notice(user_id, notice_id)
+        if notice is None:
+            raise NotFound("no such notice")
+        return notice
+
+    async def mark_all_read(self, *, principal: Principal) -> int:
+        return await self.repo.mark_read(_user(principal), None, utcnow())
+
+    async def preferences(self, *, principal: Principal) -> dict[str, dict[str, bool]]:
+        doc = await self.repo.preferences(_user(principal))
+        return _complete(doc)
+
+    async def set_preferences(
+        self, *, principal: Principal, categories: dict[Category, dict[Channel, bool]]
+    ) -> dict[str, dict[str, bool]]:
+        user_id = _user(principal)
+        current = _complete(await self.repo.preferences(user_id))
+        for category, channels in categories.items():
+            for channel, enabled in channels.items():
+                current[category.value][channel.value] = enabled
+        return _complete(await self.repo.set_preferences(user_id, current, utcnow()))
+
+
+def _complete(doc: dict[str, Any]) -> dict[str, dict[str, bool]]:
+    """Every category with both channels, defaults filled in."""
+    return {c.value: {ch.value: wants(doc, c, ch) for ch in Channel} for c in Category}

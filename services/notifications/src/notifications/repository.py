@@ -1,0 +1,313 @@
+"""MongoDB persistence: endpoints, messages and attempts, notices, e-mails, preferences, projections."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+
+from common.mongo import Database, Document, Indexes, Session
+
+ENDPOINTS = "endpoints"
+MESSAGES = "messages"
+ATTEMPTS = "attempts"
+NOTICES = "notices"
+EMAILS = "emails"
+PREFERENCES = "preferences"
+# projections of other services' data
+USERS = "users"
+ORGANIZATIONS = "organizations"
+ORG_MEMBERS = "org_members"
+COALITIONS = "coalitions"
+COALITION_MEMBERS = "coalition_members"
+CAMPAIGNS = "campaigns"
+
+INDEXES = (
+    Indexes(ENDPOINTS, (IndexModel([("org_id", ASCENDING), ("_id", ASCENDING)], name="by_org"),)),
+    Indexes(
+        MESSAGES,
+        (
+            IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)], name="due"),
+            IndexModel([("endpoint_id", ASCENDING), ("_id", DESCENDING)], name="by_endpoint"),
+            IndexModel(
+                [("endpoint_id", ASCENDING), ("event_id", ASCENDING)], unique=True, name="one_per_event"
+            ),
+            IndexModel([("supporter_id", ASCENDING)], name="by_supporter", sparse=True),
+            IndexModel([("expires_at", ASCENDING)], name="retention_ttl", expireAfterSeconds=0),
+        ),
+    ),
+    Indexes(
+        ATTEMPTS,
+        (
+            IndexModel([("message_id", ASCENDING), ("at", ASCENDING)], name="by_message"),
+            IndexModel([("endpoint_id", ASCENDING), ("at", DESCENDING)], name="by_endpoint"),
+            IndexModel([("expires_at", ASCENDING)], name="retention_ttl", expireAfterSeconds=0),
+        ),
+    ),
+    Indexes(
+        NOTICES,
+        (
+            IndexModel([("user_id", ASCENDING), ("_id", DESCENDING)], name="feed"),
+            IndexModel([("user_id", ASCENDING), ("read_at", ASCENDING)], name="unread"),
+        ),
+    ),
+    Indexes(EMAILS, (IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)], name="due"),)),
+    Indexes(USERS, (IndexModel([("email", ASCENDING)], name="by_email"),)),
+    Indexes(
+        ORG_MEMBERS,
+        (IndexModel([("org_id", ASCENDING), ("user_id", ASCENDING)], unique=True, name="org_user"),),
+    ),
+    Indexes(
+        COALITION_MEMBERS,
+        (
+            IndexModel(
+                [("coalition_id", ASCENDING), ("org_id", ASCENDING)], unique=True, name="coalition_org"
+            ),
+        ),
+    ),
+)
+
+
+class Repository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    # ---- endpoints --------------------------------------------------------------------------------
+    async def insert_endpoint(self, doc: Document, session: Session | None = None) -> None:
+        await self.db[ENDPOINTS].insert_one(doc, session=session)
+
+    async def get_endpoint(self, endpoint_id: UUID, session: Session | None = None) -> Document | None:
+        return await self.db[ENDPOINTS].find_one({"_id": endpoint_id}, session=session)
+
+    async def update_endpoint(
+        self, endpoint_id: UUID, update: dict[str, Any], session: Session | None = None
+    ) -> Document | None:
+        return await self.db[ENDPOINTS].find_one_and_update(
+            {"_id": endpoint_id}, update, return_document=ReturnDocument.AFTER, session=session
+        )
+
+    async def delete_endpoint(self, endpoint_id: UUID, session: Session) -> None:
+        await self.db[ENDPOINTS].delete_one({"_id": endpoint_id}, session=session)
+        await self.db[MESSAGES].delete_many({"endpoint_id": endpoint_id}, session=session)
+        await self.db[ATTEMPTS].delete_many({"endpoint_id": endpoint_id}, session=session)
+
+    async def endpoints_of_org(self, org_id: UUID, *, after: UUID | None, limit: int) -> list[Document]:
+        query: dict[str, Any] = {"org_id": org_id}
+        if after is not None:
+            query["_id"] = {"$gt": after}
+        return await self.db[ENDPOINTS].find(query).sort("_id", ASCENDING).limit(limit).to_list()
+
+    async def enabled_endpoints_of(self, org_ids: list[UUID], session: Session) -> list[Document]:
+        return (
+            await self.db[ENDPOINTS]
+            .find({"org_id": {"$in": org_ids}, "enabled": True}, session=session)
+            .to_list()
+        )
+
+    async def take_send_slot(self, endpoint_id: UUID, now: datetime, interval_ms: int) -> datetime | None:
+        """Reserve the endpoint's next request slot; None when it is free now, else when it frees up."""
+        doc = await self.db[ENDPOINTS].find_one_and_update(
+            {"_id": endpoint_id, "$or": [{"next_slot_at": None}, {"next_slot_at": {"$lte": now}}]},
+            [{"$set": {"next_slot_at": {"$add": [now, interval_ms]}}}],
+        )
+        if doc is not None:
+            return None
+        current = await self.db[ENDPOINTS].find_one({"_id": endpoint_id}, {"next_slot_at": 1})
+        return None if current is None else current.get("next_slot_at") or now
+
+    # ---- messages and attempts --------------------------------------------------------------------
+    async def insert_messages(self, docs: list[Document], session: Session) -> None:
+        if docs:
+            await self.db[MESSAGES].insert_many(docs, session=session)
+
+    async def get_message(self, message_id: UUID, session: Session | None = None) -> Document | None:
+        return await self.db[MESSAGES].find_one({"_id": message_id}, session=session)
+
+    async def claim_due(self, *, now: datetime, lease_until: datetime, owner: str) -> Document | None:
+        """Take one due pending message for `owner` until `lease_until`; other replicas skip it meanwhile."""
+        return await self.db[MESSAGES].find_one_and_update(
+            {
+                "status": "pending",
+                "next_attempt_at": {"$lte": now},
+                "$or": [{"lease_until": None}, {"lease_until": {"$lte": now}}],
+            },
+            {"$set": {"lease_until": lease_until, "lease_owner": owner}},
+            sort=[("next_attempt_at", ASCENDING)],
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def release(self, message_id: UUID, owner: str, next_attempt_at: datetime) -> None:
+        await self.db[MESSAGES].update_one(
+            {"_id": message_id, "lease_owner": owner},
+            {"$set": {"lease_until": None, "lease_owner": None, "next_attempt_at": next_attempt_at}},
+        )
+
+    async def finish_attempt(
+        self, message_id: UUID, owner: str, changes: dict[str, Any], session: Session
+    ) -> bool:
+        """Record the outcome of an attempt, if `owner` still holds the lease."""
+        result = await self.db[MESSAGES].update_one(
+            {"_id": message_id, "lease_owner": owner, "status": "pending"},
+            {"$set": {**changes, "lease_until": None, "lease_owner": None}, "$inc": {"attempt_count": 1}},
+            session=session,
+        )
+        return result.modified_count == 1
+
+    async def insert_attempt(self, doc: Document, session: Session) -> None:
+        await self.db[ATTEMPTS].insert_one(doc, session=session)
+
+    async def messages_of_endpoint(
+        self, endpoint_id: UUID, *, status: str | None, after: UUID | None, limit: int
+    ) -> list[Document]:
+        query: dict[str, Any] = {"endpoint_id": endpoint_id}
+        if status:
+            query["status"] = status
+        if after is not None:
+            query["_id"] = {"$lt": after}
+        return await self.db[MESSAGES].find(query).sort("_id", DESCENDING).limit(limit).to_list()
+
+    async def attempts_of_message(self, message_id: UUID) -> list[Document]:
+        return await self.db[ATTEMPTS].find({"message_id": message_id}).sort("at", ASCENDING).to_list()
+
+    async def requeue(self, query: dict[str, Any], now: datetime, session: Session | None = None) -> int:
+        result = await self.db[MESSAGES].update_many(
+            query,
+            {
+                "$set": {
+                    "status": "pending",
+                    "next_attempt_at": now,
+                    "attempt_count": 0,
+                    "lease_until": None,
+                    "lease_owner": None,
+                }
+            },
+            session=session,
+        )
+        return result.modified_count
+
+    async def fail_pending_of_endpoint(self, endpoint_id: UUID, reason: str, session: Session) -> None:
+        await self.db[MESSAGES].update_many(
+            {"endpoint_id": endpoint_id, "status": "pending"},
+            {"$set": {"status": "failed", "last_error": reason, "lease_until": None, "lease_owner": None}},
+            session=session,
+        )
+
+    async def redact_supporter(self, supporter_id: UUID, session: Session) -> int:
+        result = await self.db[MESSAGES].update_many(
+            {"supporter_id": supporter_id},
+            {"$set": {"payload.data.contact": None, "redacted": True}, "$unset": {"supporter_id": ""}},
+            session=session,
+        )
+        return result.modified_count
+
+    async def endpoint_stats(self, endpoint_id: UUID, since: datetime) -> dict[str, Any]:
+        rows = await (
+            await self.db[ATTEMPTS].aggregate(
+                [
+                    {"$match": {"endpoint_id": endpoint_id, "at": {"$gte": since}}},
+                    {
+                        "$group": {
+                            "_id": "$outcome",
+                            "count": {"$sum": 1},
+                            "latency": {"$avg": "$latency_ms"},
+                        }
+                    },
+                ]
+            )
+        ).to_list()
+        by_outcome = {r["_id"]: r for r in rows}
+        pending = await self.db[MESSAGES].count_documents({"endpoint_id": endpoint_id, "status": "pending"})
+        failed = await self.db[MESSAGES].count_documents({"endpoint_id": endpoint_id, "status": "failed"})
+        return {"by_outcome": by_outcome, "pending": pending, "failed": failed}
+
+    # ---- notices, e-mails, preferences ----------------------------------------------------------
+    async def insert_notice(self, doc: Document, session: Session) -> None:
+        await self.db[NOTICES].insert_one(doc, session=session)
+
+    async def notices_of(
+        self, user_id: UUID, *, unread_only: bool, after: UUID | None, limit: int
+    ) -> list[Document]:
+        query: dict[str, Any] = {"user_id": user_id}
+        if unread_only:
+            query["read_at"] = None
+        if after is not None:
+            query["_id"] = {"$lt": after}
+        return await self.db[NOTICES].find(query).sort("_id", DESCENDING).limit(limit).to_list()
+
+    async def unread_count(self, user_id: UUID) -> int:
+        return await self.db[NOTICES].count_documents({"user_id": user_id, "read_at": None})
+
+    async def mark_read(self, user_id: UUID, notice_id: UUID | None, now: datetime) -> int:
+        query: dict[str, Any] = {"user_id": user_id, "read_at": None}
+        if notice_id is not None:
+            query["_id"] = notice_id
+        result = await self.db[NOTICES].update_many(query, {"$set": {"read_at": now}})
+        return result.modified_count
+
+    async def get_notice(self, user_id: UUID, notice_id: UUID) -> Document | None:
+        return await self.db[NOTICES].find_one({"_id": notice_id, "user_id": user_id})
+
+    async def insert_email(self, doc: Document, session: Session) -> None:
+        await self.db[EMAILS].insert_one(doc, session=session)
+
+    async def claim_email(self, *, now: datetime, lease_until: datetime, owner: str) -> Document | None:
+        return await self.db[EMAILS].find_one_and_update(
+            {
+                "status": "pending",
+                "next_attempt_at": {"$lte": now},
+                "$or": [{"lease_until": None}, {"lease_until": {"$lte": now}}],
+            },
+            {"$set": {"lease_until": lease_until, "lease_owner": owner}},
+            sort=[("next_attempt_at", ASCENDING)],
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def finish_email(self, email_id: UUID, owner: str, changes: dict[str, Any]) -> None:
+        await self.db[EMAILS].update_one(
+            {"_id": email_id, "lease_owner": owner},
+            {"$set": {**changes, "lease_until": None, "lease_owner": None}, "$inc": {"attempts": 1}},
+        )
+
+    async def preferences(self, user_id: UUID, session: Session | None = None) -> Document:
+        return await self.db[PREFERENCES].find_one({"_id": user_id}, session=session) or {"_id": user_id}
+
+    async def set_preferences(self, user_id: UUID, categories: dict[str, Any], now: datetime) -> Document:
+        doc = await self.db[PREFERENCES].find_one_and_update(
+            {"_id": user_id},
+            {"$set": {"categories": categories, "updated_at": now}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
+        assert doc is not None
+        return doc
+
+    # ---- projections --------------------------------------------------------------------------------
+    async def upsert(
+        self, collection: str, key: dict[str, Any], fields: dict[str, Any], session: Session
+    ) -> None:
+        await self.db[collection].update_one(key, {"$set": fields}, upsert=True, session=session)
+
+    async def delete(self, collection: str, key: dict[str, Any], session: Session) -> None:
+        await self.db[collection].delete_one(key, session=session)
+
+    async def find_one(
+        self, collection: str, key: dict[str, Any], session: Session | None = None
+    ) -> Document | None:
+        return await self.db[collection].find_one(key, session=session)
+
+    async def find(
+        self, collection: str, query: dict[str, Any], session: Session | None = None
+    ) -> list[Document]:
+        return await self.db[collection].find(query, session=session).to_list()
+
+    async def add_adopter(self, campaign_id: UUID, org_id: UUID, session: Session) -> None:
+        await self.db[CAMPAIGNS].update_one(
+            {"_id": campaign_id}, {"$addToSet": {"adopters": org_id}}, upsert=True, session=session
+        )
+
+    async def remove_adopter(self, campaign_id: UUID, org_id: UUID, session: Session) -> None:
+        await self.db[CAMPAIGNS].update_one(
+            {"_id": campaign_id}, {"$pull": {"adopters": org_id}}, session=session
+        )

@@ -1,0 +1,306 @@
+"""Use cases of webhook endpoints: registration, secrets, and the operator API (messages, retries, stats)."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from common.auth import Principal
+from common.errors import Conflict, Forbidden, InvalidInput, NotFound
+from common.events import new_event_id, utcnow
+from common.mongo import Document, Session, in_transaction
+from notifications.config import Settings
+from notifications.domain.addresses import url_problem
+from notifications.domain.webhooks import MessageStatus, new_secret, retry_delay, valid_pattern
+from notifications.notices import new_id
+from notifications.repository import Repository
+from notifications.ssrf import AddressRefused, Resolver, checked_address
+
+MANAGE_SCOPE = "webhooks:manage"
+TEST_EVENT_TYPE = "webhook.test"
+MAX_ENDPOINTS_PER_ORG = 50
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    url: str
+    event_types: list[str]
+    coalition_ids: list[UUID]
+    campaign_ids: list[UUID]
+    description: str
+    enabled: bool
+    rate_per_second: float | None = None
+
+
+def authorize(principal: Principal, org_id: UUID) -> None:
+    """Owners and admins of the organization, or its API clients with the `webhooks:manage` scope."""
+    if principal.kind == "client":
+        if principal.client_org != org_id:
+            raise Forbidden("API clients manage only their own organization's webhooks")
+        principal.require_scope(MANAGE_SCOPE)
+        return
+    if not (principal.has_role(org_id, "admin") or principal.platform_admin):
+        raise Forbidden("only the organization's owners and admins manage its webhooks")
+
+
+def active_secrets(endpoint: Document, now: datetime) -> list[str]:
+    return [
+        s["secret"]
+        for s in endpoint.get("secrets", [])
+        if s.get("expires_at") is None or s["expires_at"] > now
+    ]
+
+
+def message_doc(
+    *,
+    endpoint: Document,
+    event_id: str,
+    event_type: str,
+    timestamp: str,
+    data: dict[str, Any],
+    settings: Settings,
+    rng: random.Random,
+) -> Document:
+    now = utcnow()
+    delay = (
+        retry_delay(settings.retry_schedule_seconds, 0, jitter=settings.retry_jitter_ratio, rng=rng) or 0.0
+    )
+    doc: Document = {
+        "_id": new_id(),
+        "endpoint_id": endpoint["_id"],
+        "org_id": endpoint["org_id"],
+        "event_id": event_id,
+        "event_type": event_type,
+        "payload": {"type": event_type, "timestamp": timestamp, "data": data},
+        "status": MessageStatus.PENDING.value,
+        "attempt_count": 0,
+        "next_attempt_at": now + timedelta(seconds=delay),
+        "lease_until": None,
+        "lease_owner": None,
+        "created_at": now,
+        "expires_at": None,
+    }
+    if data.get("contact") is not None and data.get("supporter_id"):
+        doc["supporter_id"] = UUID(str(data["supporter_id"]))
+    return doc
+
+
+class WebhookService:
+    def __init__(self, *, repo: Repository, settings: Settings, resolver: Resolver) -> None:
+        self.repo = repo
+        self.settings = settings
+        self.resolver = resolver
+        self.rng = random.Random()  # noqa: S311 - jitter, not cryptography
+
+    async def _check_spec(self, spec: EndpointSpec) -> None:
+        problem = url_problem(spec.url, require_https=not self.settings.is_development)
+        if problem:
+            raise InvalidInput(problem, field="url")
+        bad = [p for p in spec.event_types if not valid_pattern(p)]
+        if bad:
+            raise InvalidInput(
+                "event types are names such as campaigns.action.recorded, or wildcards such as campaigns.*",
+                field="event_types",
+                invalid=bad[:10],
+            )
+        try:
+            await checked_address(
+                spec.url, resolver=self.resolver, allow_loopback=self.settings.allow_loopback_endpoints
+            )
+        except AddressRefused as exc:
+            raise InvalidInput(f"the endpoint is refused: {exc}", field="url") from exc
+
+    async def endpoint_for(self, principal: Principal, endpoint_id: UUID) -> Document:
+        endpoint = await self.repo.get_endpoint(endpoint_id)
+        if endpoint is None:
+            raise NotFound("no such webhook endpoint")
+        try:
+            authorize(principal, endpoint["org_id"])
+        except Forbidden as exc:
+            # Do not reveal other organizations' endpoints.
+            raise NotFound("no such webhook endpoint") from exc
+        return endpoint
+
+    async def register(
+        self, *, principal: Principal, org_id: UUID, spec: EndpointSpec
+    ) -> tuple[Document, str]:
+        authorize(principal, org_id)
+        await self._check_spec(spec)
+        existing = await self.repo.endpoints_of_org(org_id, after=None, limit=MAX_ENDPOINTS_PER_ORG)
+        if len(existing) >= MAX_ENDPOINTS_PER_ORG:
+            raise Conflict(f"an organization has at most {MAX_ENDPOINTS_PER_ORG} webhook endpoints")
+        now = utcnow()
+        secret = new_secret()
+        doc: Document = {
+            "_id": new_id(),
+            "org_id": org_id,
+            "url": spec.url,
+            "event_types": sorted(set(spec.event_types)),
+            "coalition_ids": spec.coalition_ids,
+            "campaign_ids": spec.campaign_ids,
+            "description": spec.description,
+            "enabled": spec.enabled,
+            "rate_per_second": spec.rate_per_second,
+            "disabled_reason": None,
+            "secrets": [{"secret": secret, "created_at": now, "expires_at": None}],
+            "created_at": now,
+            "updated_at": now,
+            "created_by": principal.subject,
+            "last_success_at": None,
+            "failing_since": None,
+            "next_slot_at": None,
+        }
+        await self.repo.insert_endpoint(doc)
+        return doc, secret
+
+    async def list_endpoints(
+        self, *, principal: Principal, org_id: UUID, after: UUID | None, limit: int
+    ) -> list[Document]:
+        authorize(principal, org_id)
+        return await self.repo.endpoints_of_org(org_id, after=after, limit=limit)
+
+    async def update(self, *, principal: Principal, endpoint_id: UUID, changes: dict[str, Any]) -> Document:
+        endpoint = await self.endpoint_for(principal, endpoint_id)
+        current: dict[str, Any] = {**endpoint, **changes}
+        merged = EndpointSpec(
+            url=current["url"],
+            event_types=current["event_types"],
+            coalition_ids=current["coalition_ids"],
+            campaign_ids=current["campaign_ids"],
+            description=current["description"],
+            enabled=current["enabled"],
+            rate_per_second=changes.get("rate_per_second", endpoint.get("rate_per_second")),
+        )
+        await self._check_spec(merged)
+        fields: dict[str, Any] = {**changes, "updated_at": utcnow()}
+        if "event_types" in fields:
+            fields["event_types"] = sorted(set(fields["event_types"]))
+        if changes.get("enabled") and not endpoint["enabled"]:
+            fields.update({"disabled_reason": None, "failing_since": None})
+        updated = await self.repo.update_endpoint(endpoint_id, {"$set": fields})
+        if updated is None:
+            raise NotFound("no such webhook endpoint")
+        return updated
+
+    async def delete(self, *, principal: Principal, endpoint_id: UUID) -> None:
+        await self.endpoint_for(principal, endpoint_id)
+        client = self.repo.db.client
+
+        async def work(session: Session) -> None:
+            await self.repo.delete_endpoint(endpoint_id, session)
+
+        await in_transaction(client, work)
+
+    async def rotate_secret(
+        self, *, principal: Principal, endpoint_id: UUID, grace_seconds: int | None
+    ) -> tuple[Document, str]:
+        endpoint = await self.endpoint_for(principal, endpoint_id)
+        now = utcnow()
+        grace = self.settings.secret_rotation_grace_seconds if grace_seconds is None else grace_seconds
+        until = now + timedelta(seconds=grace)
+        kept = []
+        for s in endpoint.get("secrets", []):
+            expires = s.get("expires_at")
+            if expires is None:
+                kept.append({**s, "expires_at": until})
+            elif expires > now:
+                kept.append(s)
+        secret = new_secret()
+        secrets_ = [{"secret": secret, "created_at": now, "expires_at": None}, *kept][:5]
+        updated = await self.repo.update_endpoint(
+            endpoint_id, {"$set": {"secrets": secrets_, "updated_at": now}}
+        )
+        if updated is None:
+            raise NotFound("no such webhook endpoint")
+        return updated, secret
+
+    # ---- operator API ----------------------------------------------------------------------------
+    async def messages(
+        self, *, principal: Principal, endpoint_id: UUID, status: str | None, after: UUID | None, limit: int
+    ) -> list[Document]:
+        await self.endpoint_for(principal, endpoint_id)
+        return await self.repo.messages_of_endpoint(endpoint_id, status=status, after=after, limit=limit)
+
+    async def attempts(self, *, principal: Principal, endpoint_id: UUID, message_id: UUID) -> list[Document]:
+        await self.endpoint_for(principal, endpoint_id)
+        message = await self.repo.get_message(message_id)
+        if message is None or message["endpoint_id"] != endpoint_id:
+            raise NotFound("no such message")
+        return await self.repo.attempts_of_message(message_id)
+
+    async def retry(self, *, principal: Principal, endpoint_id: UUID, message_id: UUID) -> Document:
+        endpoint = await self.endpoint_for(principal, endpoint_id)
+        if not endpoint["enabled"]:
+            raise Conflict("the endpoint is disabled; enable it before retrying")
+        message = await self.repo.get_message(message_id)
+        if message is None or message["endpoint_id"] != endpoint_id:
+            raise NotFound("no such message")
+        if message["status"] == MessageStatus.PENDING.value:
+            raise Conflict("the message is still being delivered")
+        await self.repo.requeue({"_id": message_id}, utcnow())
+        requeued = await self.repo.get_message(message_id)
+        assert requeued is not None
+        return requeued
+
+    async def replay(self, *, principal: Principal, endpoint_id: UUID, since: datetime) -> int:
+        endpoint = await self.endpoint_for(principal, endpoint_id)
+        if not endpoint["enabled"]:
+            raise Conflict("the endpoint is disabled; enable it before replaying")
+        now = utcnow()
+        if since > now:
+            raise InvalidInput("`since` is in the future", field="since")
+        query = {
+            "endpoint_id": endpoint_id,
+            "status": MessageStatus.FAILED.value,
+            "created_at": {"$gte": since},
+        }
+        return await self.repo.requeue(query, now)
+
+    async def send_test(self, *, principal: Principal, endpoint_id: UUID) -> Document:
+        endpoint = await self.endpoint_for(principal, endpoint_id)
+        if not endpoint["enabled"]:
+            raise Conflict("the endpoint is disabled; enable it before testing")
+        now = utcnow()
+        doc = message_doc(
+            endpoint=endpoint,
+            event_id=new_event_id(),
+            event_type=TEST_EVENT_TYPE,
+            timestamp=now.isoformat(),
+            data={"endpoint_id": str(endpoint_id), "message": "A test event from the Coalition Platform"},
+            settings=self.settings,
+            rng=self.rng,
+        )
+        doc["next_attempt_at"] = now
+
+        async def work(session: Session) -> None:
+            await self.repo.insert_messages([doc], session)
+
+        await in_transaction(self.repo.db.client, work)
+        return doc
+
+    async def stats(self, *, principal: Principal, endpoint_id: UUID, days: int) -> dict[str, Any]:
+        endpoint = await self.endpoint_for(principal, endpoint_id)
+        since = utcnow() - timedelta(days=days)
+        raw = await self.repo.endpoint_stats(endpoint_id, since)
+        ok = raw["by_outcome"].get("succeeded", {})
+        ko = raw["by_outcome"].get("failed", {})
+        succeeded, failed = int(ok.get("count", 0)), int(ko.get("count", 0))
+        total = succeeded + failed
+        return {
+            "endpoint_id": endpoint_id,
+            "since": since,
+            "attempts": total,
+            "succeeded": succeeded,
+            "failed": failed,
+            "success_rate": (succeeded / total) if total else None,
+            "average_latency_ms": ok.get("latency"),
+            "last_success_at": endpoint.get("last_success_at"),
+            "failing_since": endpoint.get("failing_since"),
+            "pending_messages": raw["pending"],
+            "failed_messages": raw["failed"],
+            "enabled": endpoint["enabled"],
+            "disabled_reason": endpoint.get("disabled_reason"),
+        }
