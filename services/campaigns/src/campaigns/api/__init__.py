@@ -1,0 +1,1 @@
+"""HTTP API of the campaigns service: management (signed-in) and public supporter endpoints."""

@@ -1,0 +1,51 @@
+"""Settings of the campaigns service (environment variables prefixed CAMPAIGNS_)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from common.settings import AuthSettings, KafkaSettings, MongoSettings, ServiceSettings, TelemetrySettings
+
+SERVICE = "campaigns"
+DEVELOPMENT_SUPPORTER_SECRET = "development-only-supporter-secret-not-for-production"  # noqa: S105
+
+
+class Settings(ServiceSettings, MongoSettings, KafkaSettings, AuthSettings, TelemetrySettings):
+    model_config = SettingsConfigDict(env_prefix="CAMPAIGNS_", extra="ignore")
+
+    port: int = Field(8003, ge=1, le=65535, description="Port the HTTP API listens on")
+    supporter_secret: SecretStr | None = Field(
+        None,
+        description=(
+            "Keys the e-mail lookup hashes and signs supporters' management tokens; required outside "
+            "development (changing it invalidates issued tokens and splits deduplication)"
+        ),
+    )
+    schedule_sweep_seconds: float = Field(
+        30.0, gt=0, description="How often the worker applies scheduled launch and close times"
+    )
+    public_rate_limit: int = Field(
+        30, ge=1, description="Public action requests one client address may make per window"
+    )
+    public_rate_window_seconds: int = Field(60, ge=1, description="The window of the public rate limit")
+    trust_forwarded_for: bool = Field(
+        False,
+        description="Take the client address from X-Forwarded-For (only behind a proxy that sets it)",
+    )
+    idempotency_ttl_hours: int = Field(
+        24, ge=1, le=24 * 30, description="How long an Idempotency-Key replays the first result"
+    )
+
+    @model_validator(mode="after")
+    def _supporter_secret_outside_development(self) -> Any:
+        if self.supporter_secret is None and not self.is_development:
+            raise ValueError("CAMPAIGNS_SUPPORTER_SECRET is required outside development")
+        return self
+
+    @property
+    def supporter_secret_bytes(self) -> bytes:
+        secret = self.supporter_secret.get_secret_value() if self.supporter_secret else None
+        return (secret or DEVELOPMENT_SUPPORTER_SECRET).encode()

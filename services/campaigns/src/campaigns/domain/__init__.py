@@ -1,0 +1,1 @@
+"""The campaigns domain: pure models and rules, no I/O."""

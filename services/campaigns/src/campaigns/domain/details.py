@@ -1,0 +1,132 @@
+"""What each kind of campaign says and asks: its own fields, validated here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import (
+    AnyHttpUrl,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from campaigns.domain.campaigns import CampaignKind
+from common.errors import InvalidInput
+
+Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DecisionMaker(Strict):
+    name: Line
+    office: Line | None = None
+    jurisdiction: Line | None = None
+
+
+class PetitionDetails(Strict):
+    text: Text = Field(description="What the petition asks for")
+    target: DecisionMaker = Field(description="The decision-maker it is addressed to")
+
+
+class LetterTarget(Strict):
+    name: Line
+    office: Line
+    jurisdiction: Line
+
+
+class LetterDetails(Strict):
+    targets: list[LetterTarget] = Field(min_length=1, max_length=50)
+    subject: Line
+    body_template: Text = Field(description="The letter; supporters may personalise it when allowed")
+    ask: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] = Field(
+        description="The clear ask, in one sentence"
+    )
+    allow_personalisation: bool = True
+
+
+class EventType(StrEnum):
+    ADVOCACY_DAY = "advocacy_day"
+    TOWN_HALL = "town_hall"
+    HEALTH_FAIR = "health_fair"
+    SCREENING_DRIVE = "screening_drive"
+    WEBINAR = "webinar"
+    WORKSHOP = "workshop"
+
+
+TIME_ZONES = frozenset(available_timezones())
+
+
+class EventDetails(Strict):
+    event_type: EventType
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    time_zone: str = Field(description="IANA time zone of the venue or the host, e.g. Europe/Brussels")
+    place: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] | None = (
+        None
+    )
+    online_url: AnyHttpUrl | None = None
+    capacity: int | None = Field(None, ge=1, le=1_000_000, description="RSVPs accepted; none means open")
+
+    @model_validator(mode="after")
+    def _coherent(self) -> EventDetails:
+        if self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        if self.place is None and self.online_url is None:
+            raise ValueError("an event needs a place or an online link")
+        if self.time_zone not in TIME_ZONES:
+            raise ValueError("time_zone must be an IANA time zone name")
+        try:
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("time_zone must be an IANA time zone name") from exc
+        return self
+
+
+class StoryCollectionDetails(Strict):
+    prompt: Text = Field(description="What supporters are asked to tell")
+    consent_text: Text = Field(description="The consent to publication supporters agree to")
+
+
+class ShareDetails(Strict):
+    message: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+    link: AnyHttpUrl
+
+
+DETAILS_OF: dict[CampaignKind, type[Strict]] = {
+    CampaignKind.PETITION: PetitionDetails,
+    CampaignKind.LETTER: LetterDetails,
+    CampaignKind.EVENT: EventDetails,
+    CampaignKind.STORY_COLLECTION: StoryCollectionDetails,
+    CampaignKind.SHARE: ShareDetails,
+}
+
+
+def validate_details(kind: CampaignKind, details: Any) -> dict[str, Any]:
+    """The details as stored (JSON-ready), or a 422 problem naming what is wrong."""
+    from pydantic import ValidationError
+
+    try:
+        model = DETAILS_OF[kind].model_validate(details)
+    except ValidationError as exc:
+        errors = [
+            {"field": ".".join(str(p) for p in ("details", *e["loc"])), "message": e["msg"]}
+            for e in exc.errors(include_url=False, include_input=False)
+        ]
+        raise InvalidInput(f"the details do not fit a {kind.value} campaign", errors=errors) from exc
+    dumped: dict[str, Any] = model.model_dump(mode="json")
+    return dumped
+
+
+def event_window(details: dict[str, Any]) -> tuple[datetime, datetime]:
+    return datetime.fromisoformat(details["starts_at"]), datetime.fromisoformat(details["ends_at"])

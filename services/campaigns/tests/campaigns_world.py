@@ -1,0 +1,188 @@
+"""Test helpers for the campaigns service: organizations and coalitions from the real identity and
+coalition services (the campaigns service learns them over Kafka), campaigns and supporters over HTTP."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from coalition_world import CoalitionWorld, Org
+from fastapi import FastAPI
+from identity_api import IdentityApi
+
+from eventually import eventually
+
+FUTURE = datetime.now(UTC) + timedelta(days=90)
+
+DETAILS: dict[str, dict[str, Any]] = {
+    "petition": {
+        "text": "Fund newborn screening for spinal muscular atrophy in every region.",
+        "target": {"name": "Minister of Health", "office": "Ministry of Health", "jurisdiction": "Belgium"},
+    },
+    "letter": {
+        "targets": [{"name": "A. Member", "office": "Parliament", "jurisdiction": "Brussels"}],
+        "subject": "Reimburse rare disease medicines within 180 days",
+        "body_template": "Dear representative, 1 in 17 people lives with a rare disease. Please act.",
+        "ask": "Vote for the 180-day reimbursement amendment.",
+        "allow_personalisation": True,
+    },
+    "event": {
+        "event_type": "health_fair",
+        "starts_at": (FUTURE + timedelta(days=1)).isoformat(),
+        "ends_at": (FUTURE + timedelta(days=1, hours=6)).isoformat(),
+        "time_zone": "Europe/Brussels",
+        "place": "Grand Place, Brussels",
+        "capacity": 500,
+    },
+    "story_collection": {
+        "prompt": "Tell us how long your diagnosis took.",
+        "consent_text": "I agree that my story may be published on the campaign page under the name I chose.",
+    },
+    "share": {"message": "Sign for faster diagnosis #RareDisease", "link": "https://example.org/faster"},
+}
+
+GOAL_KIND = {
+    "petition": "signature",
+    "letter": "letter",
+    "event": "rsvp",
+    "story_collection": "story",
+    "share": "share",
+}
+
+
+def goal(kind: str, target: int = 100) -> dict[str, Any]:
+    return {
+        "metric": "actions",
+        "action_kind": GOAL_KIND[kind],
+        "target": target,
+        "deadline": FUTURE.isoformat(),
+    }
+
+
+def supporter(name: str = "sam") -> dict[str, Any]:
+    return {
+        "email": f"{name}-{uuid.uuid4().hex[:8]}@example.net",
+        "first_name": name.title(),
+        "last_name": "Doe",
+    }
+
+
+class CampaignsWorld(CoalitionWorld):
+    """Arranges organizations, coalitions and campaigns; acts as supporters on public links."""
+
+    def __init__(
+        self,
+        identity: IdentityApi,
+        coalition_http: httpx.AsyncClient,
+        coalition_app: FastAPI,
+        http: httpx.AsyncClient,
+        app: FastAPI,
+    ) -> None:
+        super().__init__(identity, coalition_http, coalition_app)
+        self.campaigns = http
+        self.campaigns_app = app
+
+    @property
+    def service(self) -> Any:
+        return self.campaigns_app.state.campaigns
+
+    async def projected(self, coalition_id: str, org_id: str, state: str = "active") -> None:
+        """Wait until the campaigns service has seen this membership in this state."""
+
+        async def seen() -> bool:
+            doc = await self.service.repo.get_membership(uuid.UUID(coalition_id), uuid.UUID(org_id))
+            return doc is not None and doc["state"] == state
+
+        await eventually(seen, within=60, message=f"membership {state} in the campaigns projection")
+
+    async def shared_coalition(self, lead: Org, *members: Org, sharing: str | None = None) -> dict[str, Any]:
+        coalition = await self.coalition(lead)
+        for member in members:
+            await self.member(coalition["id"], lead, member)
+        if sharing is not None:
+            for org in (lead, *members):
+                await self.set_sharing(coalition["id"], lead, org, sharing)
+        for org in (lead, *members):
+            await self.projected(coalition["id"], org.id)
+        return coalition
+
+    async def set_sharing(self, coalition_id: str, lead: Org, org: Org, level: str) -> None:
+        changed = await self.http.put(
+            f"/v1/coalitions/{coalition_id}/memberships/{org.id}/sharing",
+            json={"level": level},
+            headers=lead.headers,
+        )
+        assert changed.status_code == 200, changed.text
+
+        async def seen() -> bool:
+            doc = await self.service.repo.get_membership(uuid.UUID(coalition_id), uuid.UUID(org.id))
+            return doc is not None and doc["sharing_level"] == level
+
+        await eventually(seen, within=60, message=f"sharing level {level} in the campaigns projection")
+
+    async def campaign(
+        self, owner: Org, kind: str = "petition", coalition_id: str | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        body = {
+            "organization_id": owner.id,
+            "coalition_id": coalition_id,
+            "kind": kind,
+            "title": f"{kind.title()} for faster diagnosis",
+            "summary": "Diagnosis of rare diseases takes five years on average.",
+            "details": DETAILS[kind],
+            "goal": goal(kind),
+            **fields,
+        }
+        response = await self.campaigns.post("/v1/campaigns", json=body, headers=owner.headers)
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    async def launched(
+        self, owner: Org, kind: str = "petition", coalition_id: str | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        campaign = await self.campaign(owner, kind, coalition_id, **fields)
+        response = await self.campaigns.post(f"/v1/campaigns/{campaign['id']}/launch", headers=owner.headers)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    async def link_of(self, campaign_id: str, org: Org) -> str:
+        response = await self.campaigns.get(f"/v1/campaigns/{campaign_id}/links", headers=org.headers)
+        assert response.status_code == 200, response.text
+        refs = [link["ref"] for link in response.json() if link["organization_id"] == org.id]
+        assert refs, response.text
+        return str(refs[0])
+
+    async def adopt(self, campaign_id: str, org: Org) -> str:
+        response = await self.campaigns.post(
+            f"/v1/campaigns/{campaign_id}/adoptions", json={"organization_id": org.id}, headers=org.headers
+        )
+        assert response.status_code == 201, response.text
+        return str(response.json()["ref"])
+
+    async def public(self, ref: str) -> dict[str, Any]:
+        response = await self.campaigns.get(f"/v1/public/links/{ref}")
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    async def versions(self, ref: str) -> dict[str, str]:
+        return {c["purpose"]: c["version"] for c in (await self.public(ref))["consent_texts"]}
+
+    async def act(
+        self,
+        ref: str,
+        path: str = "signatures",
+        person: dict[str, Any] | None = None,
+        consents: dict[str, str] | None = None,
+        key: str | None = None,
+        **fields: Any,
+    ) -> httpx.Response:
+        body = {"supporter": person or supporter(), "consents": consents or {}, **fields}
+        headers = {"Idempotency-Key": key} if key else {}
+        return await self.campaigns.post(f"/v1/public/links/{ref}/{path}", json=body, headers=headers)
+
+    async def stats(self, campaign_id: str, org: Org) -> dict[str, Any]:
+        response = await self.campaigns.get(f"/v1/campaigns/{campaign_id}/stats", headers=org.headers)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
