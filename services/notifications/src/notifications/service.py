@@ -203,11 +203,10 @@ class WebhookService:
         until = now + timedelta(seconds=grace)
         kept = []
         for s in endpoint.get("secrets", []):
-            expires = s.get("expires_at")
-            if expires is None:
-                kept.append({**s, "expires_at": until})
-            elif expires > now:
-                kept.append(s)
+            # Every earlier secret stops signing at the end of this grace period, or sooner if it was due.
+            expires = until if s.get("expires_at") is None else min(s["expires_at"], until)
+            if expires > now:
+                kept.append({**s, "expires_at": expires})
         secret = new_secret()
         secrets_ = [{"secret": secret, "created_at": now, "expires_at": None}, *kept][:5]
         updated = await self.repo.update_endpoint(
