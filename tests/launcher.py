@@ -31,6 +31,10 @@ class Launched:
         return f"http://127.0.0.1:{self.env['DEVSTACK_COALITION_PORT']}"
 
     @property
+    def campaigns_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['DEVSTACK_CAMPAIGNS_PORT']}"
+
+    @property
     def ports(self) -> list[int]:
         return [int(v) for k, v in self.env.items() if k.startswith("DEVSTACK_") and k.endswith("_PORT")]
 
@@ -47,6 +51,8 @@ def launch(state_dir: Path) -> Launched:
         "DEVSTACK_KAFKA_PORT": str(free_port()),
         "DEVSTACK_IDENTITY_PORT": str(free_port()),
         "DEVSTACK_COALITION_PORT": str(free_port()),
+        "DEVSTACK_CAMPAIGNS_PORT": str(free_port()),
+        "DEVSTACK_NOTIFICATIONS_PORT": str(free_port()),
         "DEVSTACK_STATE_DIR": str(state_dir),
     }
     process = subprocess.Popen(

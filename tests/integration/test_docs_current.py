@@ -10,7 +10,7 @@ import pytest
 
 from launcher import ROOT
 
-SERVICES = ["identity", "coalition"]
+SERVICES = ["identity", "coalition", "campaigns"]
 
 
 @pytest.mark.parametrize("service", SERVICES)

@@ -27,9 +27,11 @@ def test_readme_walkthrough_runs_as_written(devstack: Launched) -> None:
         _walkthrough()
         .replace("BASE=http://127.0.0.1:8001", f"BASE={devstack.identity_url}")
         .replace("COALITION=http://127.0.0.1:8002", f"COALITION={devstack.coalition_url}")
+        .replace("CAMPAIGNS=http://127.0.0.1:8003", f"CAMPAIGNS={devstack.campaigns_url}")
     )
     assert f"BASE={devstack.identity_url}" in script
     assert f"COALITION={devstack.coalition_url}" in script
+    assert f"CAMPAIGNS={devstack.campaigns_url}" in script
 
     result = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=120, check=False
@@ -41,3 +43,10 @@ def test_readme_walkthrough_runs_as_written(devstack: Launched) -> None:
     assert '"alg": "ES256"' in result.stdout
     assert '"organization_name": "Associacao Portuguesa de Fibrose Quistica"' in result.stdout
     assert result.stdout.count('"state": "active"') >= 3  # Joao's acceptance, then both members listed
+    assert '"status": "active"' in result.stdout  # the campaign launched
+    assert '"replayed": true' in result.stdout  # the retried signature
+    assert '"signature": 3' in result.stdout  # Ana once, Rui, Ines
+    assert re.search(r'"percent": 75(\.0)?\b', result.stdout)
+    assert re.search(r'"milestones": \[\s*25,\s*50,\s*75\s*\]', result.stdout)
+    assert '"email": "ana@example.net"' in result.stdout
+    assert "rui@example.net" not in result.stdout  # Joao's supporter, under an aggregate-only agreement

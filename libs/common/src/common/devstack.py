@@ -49,7 +49,11 @@ class ServiceSpec:
 
 
 # Services join this list as they are built.
-SERVICES = (ServiceSpec("identity", "identity_port"), ServiceSpec("coalition", "coalition_port"))
+SERVICES = (
+    ServiceSpec("identity", "identity_port"),
+    ServiceSpec("coalition", "coalition_port"),
+    ServiceSpec("campaigns", "campaigns_port"),
+)
 
 
 class AlreadyRunning(RuntimeError):
