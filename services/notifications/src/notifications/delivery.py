@@ -260,6 +260,7 @@ class DeliveryWorker:
                         "message_id": message["_id"],
                         "endpoint_id": message["endpoint_id"],
                         "attempt": attempt_no,
+                        "worker": self.owner,
                         "at": now,
                         "outcome": (AttemptOutcome.SUCCEEDED if succeeded else AttemptOutcome.FAILED).value,
                         "status_code": response.status,
