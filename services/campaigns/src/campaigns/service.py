@@ -512,6 +512,8 @@ class CampaignService:
         if campaign is None:
             raise NotFound("no such campaign")
         if campaign.coalition_id is None:
+            if campaign.owner_org_id != organization_id:  # others do not learn that it exists
+                raise NotFound("no such campaign")
             raise Conflict("only coalition campaigns are adopted; this one belongs to one organization")
         membership = await self._membership(campaign.coalition_id, organization_id)
         if membership is None or membership["state"] not in ("active", "suspended"):
