@@ -104,6 +104,20 @@ async def stack(
     await running.stop()
 
 
+@pytest.fixture(scope="module")
+def world_for_module(
+    identity_for_notifications: httpx.AsyncClient,
+    stack: NotificationsStack,
+    receiver: Receiver,
+    smtp_sink: SmtpSink,
+    producer: KafkaBroker,
+    test_dns: dict[str, list[str]],
+) -> NotificationsWorld:
+    return NotificationsWorld(
+        IdentityApi(identity_for_notifications), stack, receiver, smtp_sink, producer, test_dns
+    )
+
+
 @pytest.fixture
 def world(
     identity_for_notifications: httpx.AsyncClient,
