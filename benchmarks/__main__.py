@@ -1,4 +1,4 @@
-"""`make bench`: measures the identity service and the outbox on real embedded MongoDB and Kafka.
+"""`make bench`: measures identity, campaigns and the outbox on real embedded MongoDB and Kafka.
 
 HTTP calls go through the ASGI app in-process (no socket), so the figures are the service's own cost
 with real database and broker round trips, not network latency. Every figure printed is measured now.
@@ -11,12 +11,18 @@ import statistics
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from asgi_lifespan import LifespanManager
 from pydantic import SecretStr
 
+from campaigns.app import create_app as create_campaigns
+from campaigns.config import Settings as CampaignsSettings
+from campaigns.domain.campaigns import CampaignKind, Goal, GoalMetric, Transition
+from campaigns.service import CampaignService, NewCampaign
 from common import mongo
+from common.auth import Principal
 from common.events import EventPayload
 from common.kafka import create_broker
 from common.mongo import Session
@@ -120,10 +126,69 @@ async def bench_outbox(mongodb_url: str, kafka: str, events: int = 5000, keys: i
     )
 
 
+async def _launched_petition(service: CampaignService, target: int) -> str:
+    """A launched petition (made through the service as a platform admin); its owner's link code."""
+    admin = Principal(subject=str(uuid.uuid4()), kind="user", platform_admin=True)
+    deadline = datetime.now(UTC) + timedelta(days=30)
+    new = NewCampaign(
+        organization_id=uuid.uuid4(),
+        coalition_id=None,
+        kind=CampaignKind.PETITION,
+        title="Benchmark petition",
+        summary="",
+        details={"text": "Fund screening.", "target": {"name": "Minister of Health"}},
+        goal=Goal(metric=GoalMetric.ACTIONS, action_kind="signature", target=target, deadline=deadline),
+    )
+    campaign = await service.create_campaign(principal=admin, new=new)
+    await service.transition(principal=admin, campaign_id=campaign.id, transition=Transition.LAUNCH)
+    links = await service.repo.links_of_campaign(campaign.id)
+    return str(links[0]["_id"])
+
+
+async def bench_campaigns(mongodb_url: str, kafka: str) -> None:
+    settings = CampaignsSettings(
+        environment="development",
+        mongodb_url=mongodb_url,
+        kafka_bootstrap_servers=kafka,
+        mongodb_database=f"bench_campaigns_{uuid.uuid4().hex[:6]}",
+        public_rate_limit=10**9,
+    )
+    app = create_campaigns(settings)
+    async with (
+        LifespanManager(app, startup_timeout=60, shutdown_timeout=60),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://campaigns.bench") as http,
+    ):
+        service: CampaignService = app.state.campaigns
+        counter = iter(range(10**9))
+
+        def sign(ref: str) -> Awaitable[httpx.Response]:
+            body = {"supporter": {"email": f"s{next(counter)}@example.net", "first_name": "Sam"}}
+            return http.post(f"/v1/public/links/{ref}/signatures", json=body)
+
+        ref = await _launched_petition(service, target=100_000)
+        sequential = await _latencies(lambda: sign(ref), 300)
+        print(_row("signature (new supporter, 1 campaign)", sequential))
+        repeat = {"supporter": {"email": "s0@example.net", "first_name": "Sam"}}
+        repeats = await _latencies(lambda: http.post(f"/v1/public/links/{ref}/signatures", json=repeat), 300)
+        print(_row("signature repeat (already recorded)", repeats))
+
+        for campaigns, concurrent in ((1, 20), (10, 20)):
+            refs = [await _launched_petition(service, target=100_000) for _ in range(campaigns)]
+            started = time.perf_counter()
+            rounds = 15
+            for _ in range(rounds):
+                responses = await asyncio.gather(*(sign(refs[i % campaigns]) for i in range(concurrent)))
+                assert all(r.status_code == 201 for r in responses), responses[0].text
+            elapsed = time.perf_counter() - started
+            label = f"signatures, {concurrent} concurrent on {campaigns} campaign(s)"
+            print(f"{label:<44} {concurrent * rounds / elapsed:8.0f} actions/s")
+
+
 async def main() -> None:
     with embedded_infra() as infra:
         print(f"embedded MongoDB {infra.mongodb_url} and Kafka {infra.kafka_bootstrap_servers}\n")
         await bench_identity(infra.mongodb_url, infra.kafka_bootstrap_servers)
+        await bench_campaigns(infra.mongodb_url, infra.kafka_bootstrap_servers)
         await bench_outbox(infra.mongodb_url, infra.kafka_bootstrap_servers)
 
 

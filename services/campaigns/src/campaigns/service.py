@@ -6,10 +6,12 @@ coalition memberships (built from the coalition service's events, never by calli
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import secrets
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -133,6 +135,13 @@ class CampaignService:
         self.outbox = outbox
         self.settings = settings
         self.keys = SupporterKeys(settings.supporter_secret_bytes)
+        self._locks: weakref.WeakValueDictionary[UUID, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def _campaign_lock(self, campaign_id: UUID) -> asyncio.Lock:
+        lock = self._locks.get(campaign_id)
+        if lock is None:
+            lock = self._locks[campaign_id] = asyncio.Lock()
+        return lock
 
     # ---- who acts for whom -----------------------------------------------------------------------
 
@@ -383,7 +392,7 @@ class CampaignService:
         campaign = standing.campaign
         if campaign.status not in EDITABLE_STATUSES:
             raise Conflict(
-                f"a {campaign.status.value} campaign cannot be edited", status=campaign.status.value
+                f"a {campaign.status.value} campaign cannot be edited", campaign_status=campaign.status.value
             )
         now = utcnow()
         update: dict[str, Any] = {}
@@ -405,7 +414,7 @@ class CampaignService:
         close_at = update.get("close_at", campaign.close_at)
         self._check_schedule(launch_at, close_at)
         if "launch_at" in update and campaign.status is not CampaignStatus.DRAFT:
-            raise Conflict("only a draft has a launch time to change", status=campaign.status.value)
+            raise Conflict("only a draft has a launch time to change", campaign_status=campaign.status.value)
         if changes.get("consent_texts") is not None or "details" in update:
             given = {ConsentPurpose(k): v for k, v in (changes.get("consent_texts") or {}).items()}
             current = {ConsentPurpose(k): v["text"] for k, v in campaign.consent_texts.items()}
@@ -422,7 +431,7 @@ class CampaignService:
             updated = await self.repo.update_campaign(campaign.id, update, session)
             if updated.status not in EDITABLE_STATUSES:
                 raise Conflict(
-                    f"a {updated.status.value} campaign cannot be edited", status=updated.status.value
+                    f"a {updated.status.value} campaign cannot be edited", campaign_status=updated.status.value
                 )
             await self._emit(
                 session,
@@ -462,7 +471,7 @@ class CampaignService:
             if moved is None:
                 current = await self.repo.get_campaign(campaign.id, session)
                 assert current is not None
-                raise Conflict("the campaign changed meanwhile; read it again", status=current.status.value)
+                raise Conflict("the campaign changed meanwhile; read it again", campaign_status=current.status.value)
             await self._emit(
                 session,
                 STATUS_EVENT[transition](
@@ -527,7 +536,7 @@ class CampaignService:
             raise Forbidden("observers follow a coalition's campaigns but do not adopt them")
         if campaign.status in (CampaignStatus.CLOSED, CampaignStatus.ARCHIVED):
             raise Conflict(
-                f"a {campaign.status.value} campaign cannot be adopted", status=campaign.status.value
+                f"a {campaign.status.value} campaign cannot be adopted", campaign_status=campaign.status.value
             )
         now = utcnow()
 
@@ -667,7 +676,10 @@ class CampaignService:
 
         for attempt in range(5):
             try:
-                return await in_transaction(self.client, work)
+                # One campaign's actions conflict on its counter document: queue them in this process
+                # instead of letting their transactions abort and retry each other.
+                async with self._campaign_lock(campaign.id):
+                    return await in_transaction(self.client, work)
             except DuplicateKeyError:
                 # Someone recorded the same supporter, action or key a moment ago: the next attempt sees it.
                 if attempt == 4:
@@ -952,7 +964,7 @@ class CampaignService:
             if story["status"] not in expected:
                 raise Conflict(
                     f"a {story['status']} story cannot be {target}",
-                    status=story["status"],
+                    story_status=story["status"],
                     allowed_from=expected,
                 )
             changes: dict[str, Any] = {
