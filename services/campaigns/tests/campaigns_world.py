@@ -3,11 +3,14 @@ coalition services (the campaigns service learns them over Kafka), campaigns and
 
 from __future__ import annotations
 
+import json
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from coalition_world import CoalitionWorld, Org
 from fastapi import FastAPI
 from identity_api import IdentityApi
@@ -61,12 +64,67 @@ def goal(kind: str, target: int = 100) -> dict[str, Any]:
     }
 
 
-def supporter(name: str = "sam") -> dict[str, Any]:
+def supporter(name: str = "sam", **fields: Any) -> dict[str, Any]:
     return {
         "email": f"{name}-{uuid.uuid4().hex[:8]}@example.net",
         "first_name": name.title(),
         "last_name": "Doe",
+        **fields,
     }
+
+
+def problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    """The RFC 9457 problem of a refused request, after checking its status and media type."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json"), response.headers
+    body = dict(response.json())
+    assert body["status"] == status, body
+    assert body["detail"], body
+    return body
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    key: str
+    raw: bytes
+    event: dict[str, Any]
+
+    @property
+    def type(self) -> str:
+        return str(self.event["type"])
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return dict(self.event["data"])
+
+
+async def read_to_end(bootstrap: str, *topic_names: str) -> list[Record]:
+    """Every record on the topics, from the beginning to the end offsets at the time of the call."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        await consumer.topics()
+        partitions = [
+            TopicPartition(name, p) for name in topic_names for p in consumer.partitions_for_topic(name) or ()
+        ]
+        assert partitions, f"no partitions for {topic_names}"
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        records: list[Record] = []
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            batch = await consumer.getmany(*partitions, timeout_ms=500)
+            for messages in batch.values():
+                for m in messages:
+                    value = m.value or b""
+                    key = m.key.decode() if m.key else ""
+                    records.append(Record(m.topic, key, value, json.loads(value)))
+        return records
+    finally:
+        await consumer.stop()
 
 
 class CampaignsWorld(CoalitionWorld):
@@ -186,3 +244,50 @@ class CampaignsWorld(CoalitionWorld):
         response = await self.campaigns.get(f"/v1/campaigns/{campaign_id}/stats", headers=org.headers)
         assert response.status_code == 200, response.text
         return dict(response.json())
+
+    # ---- more short-hands ------------------------------------------------------------------------
+
+    async def consents(self, ref: str, *purposes: str) -> dict[str, str]:
+        """The current versions of the consent texts for `purposes` (as a supporter agrees to them)."""
+        versions = await self.versions(ref)
+        return {p: versions[p] for p in purposes}
+
+    async def move(self, campaign_id: str, org: Org, transition: str) -> httpx.Response:
+        return await self.campaigns.post(f"/v1/campaigns/{campaign_id}/{transition}", headers=org.headers)
+
+    async def moved(self, campaign_id: str, org: Org, transition: str) -> dict[str, Any]:
+        response = await self.move(campaign_id, org, transition)
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    async def get(self, path: str, org: Org | Any, **params: Any) -> httpx.Response:
+        return await self.campaigns.get(path, headers=org.headers, params=params)
+
+    async def token_post(self, path: str, token: str, **fields: Any) -> httpx.Response:
+        return await self.campaigns.post(f"/v1/public/supporter{path}", json={"token": token, **fields})
+
+    async def relayed(self, campaign_id: str) -> None:
+        """Wait until the outbox has published every event about the campaign."""
+        outbox = self.campaigns_app.state.runtime.db["outbox"]
+
+        async def done() -> bool:
+            return await outbox.count_documents({"key": campaign_id, "status": "pending"}) == 0
+
+        await eventually(done, within=30, message="the outbox to relay the campaign's events")
+
+    async def published(self, campaign_id: str, *topic_names: str) -> list[Record]:
+        """The records of `topic_names` about the campaign (by key or by the id in the data)."""
+        await self.relayed(campaign_id)
+        bootstrap = self.campaigns_app.state.settings.kafka_bootstrap_servers
+        records = await read_to_end(bootstrap, *topic_names)
+        return [r for r in records if r.key == campaign_id or r.data.get("campaign_id") == campaign_id]
+
+    async def suspend(self, coalition_id: str, lead: Org, org: Org) -> None:
+        response = await self.post(f"/v1/coalitions/{coalition_id}/memberships/{org.id}/suspend", lead)
+        assert response.status_code == 200, response.text
+        await self.projected(coalition_id, org.id, "suspended")
+
+    async def leave(self, coalition_id: str, org: Org) -> None:
+        response = await self.post(f"/v1/coalitions/{coalition_id}/memberships/{org.id}/leave", org)
+        assert response.status_code == 200, response.text
+        await self.projected(coalition_id, org.id, "left")

@@ -12,7 +12,7 @@ import json
 import secrets
 import uuid
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -305,6 +305,7 @@ class CampaignService:
 
     async def create_campaign(self, *, principal: Principal, new: NewCampaign) -> Campaign:
         self._require_organizer_of(principal, new.organization_id)
+        new = replace(new, kind=CampaignKind(new.kind))  # the API passes the kind as a plain str
         now = utcnow()
         details = validate_details(new.kind, new.details)
         self._check_goal(new.kind, new.goal, now, new=True)
@@ -392,7 +393,8 @@ class CampaignService:
         campaign = standing.campaign
         if campaign.status not in EDITABLE_STATUSES:
             raise Conflict(
-                f"a {campaign.status.value} campaign cannot be edited", campaign_status=campaign.status.value
+                f"a {campaign.status.value} campaign cannot be edited",
+                campaign_status=campaign.status.value,
             )
         now = utcnow()
         update: dict[str, Any] = {}
@@ -431,7 +433,8 @@ class CampaignService:
             updated = await self.repo.update_campaign(campaign.id, update, session)
             if updated.status not in EDITABLE_STATUSES:
                 raise Conflict(
-                    f"a {updated.status.value} campaign cannot be edited", campaign_status=updated.status.value
+                    f"a {updated.status.value} campaign cannot be edited",
+                    campaign_status=updated.status.value,
                 )
             await self._emit(
                 session,
@@ -471,7 +474,9 @@ class CampaignService:
             if moved is None:
                 current = await self.repo.get_campaign(campaign.id, session)
                 assert current is not None
-                raise Conflict("the campaign changed meanwhile; read it again", campaign_status=current.status.value)
+                raise Conflict(
+                    "the campaign changed meanwhile; read it again", campaign_status=current.status.value
+                )
             await self._emit(
                 session,
                 STATUS_EVENT[transition](
@@ -536,7 +541,8 @@ class CampaignService:
             raise Forbidden("observers follow a coalition's campaigns but do not adopt them")
         if campaign.status in (CampaignStatus.CLOSED, CampaignStatus.ARCHIVED):
             raise Conflict(
-                f"a {campaign.status.value} campaign cannot be adopted", campaign_status=campaign.status.value
+                f"a {campaign.status.value} campaign cannot be adopted",
+                campaign_status=campaign.status.value,
             )
         now = utcnow()
 
@@ -608,6 +614,15 @@ class CampaignService:
             raise NotFound("no such campaign link")
         return link, campaign, await self.repo.get_stats(campaign.id)
 
+    async def _action_link(self, ref: str) -> tuple[Document, Campaign]:
+        """The link and its campaign for an action; unlike the public page, a draft or archived campaign
+        is found, so that its actions are refused with a 409 that says why."""
+        link = await self.repo.get_link(ref)
+        campaign = await self.repo.get_campaign(link["campaign_id"]) if link else None
+        if link is None or campaign is None:
+            raise NotFound("no such campaign link")
+        return link, await self.apply_schedule(campaign)
+
     def _check_consents(
         self, campaign: Campaign, kind: ActionKind, consents: dict[ConsentPurpose, str]
     ) -> None:
@@ -629,7 +644,7 @@ class CampaignService:
     async def record_action(
         self, *, ref: str, action: ActionInput, idempotency_key: str | None
     ) -> ActionResult:
-        link, campaign, _ = await self.public_link(ref)
+        link, campaign = await self._action_link(ref)
         campaign.require_accepting(action.kind)
         if link["state"] != "active":
             raise Conflict(
@@ -638,10 +653,10 @@ class CampaignService:
         self._check_consents(campaign, action.kind, action.consents)
         if (
             action.kind is ActionKind.LETTER
-            and action.details.get("body")
+            and (action.details.get("body") or action.details.get("subject"))
             and not campaign.details.get("allow_personalisation")
         ):
-            raise InvalidInput("this letter cannot be personalised", field="letter.body")
+            raise InvalidInput("this letter cannot be personalised", field="letter")
         scope_key = f"{ref}:{action.kind.value}:{idempotency_key}" if idempotency_key else None
         fingerprint = _hash_request(
             {

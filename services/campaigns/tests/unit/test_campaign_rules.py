@@ -165,7 +165,7 @@ def test_due_transition(
         ("Sam.Doe@Example.NET", "sam.doe@example.net"),
         ("  sam@example.net \t", "sam@example.net"),
         ("sam@example.net.", "sam@example.net"),
-        ("ｓａｍ@example.net", "sam@example.net"),  # full-width letters (NFKC)
+        ("\uff53\uff41\uff4d@example.net", "sam@example.net"),  # full-width letters (NFKC)
     ],
 )
 def test_normalise_email(given: str, expected: str) -> None:

@@ -81,7 +81,7 @@ def next_status(current: CampaignStatus, transition: Transition) -> CampaignStat
     if current not in allowed:
         raise Conflict(
             f"a {current.value} campaign cannot {transition.value}",
-            status=current.value,
+            campaign_status=current.value,
             allowed_from=sorted(s.value for s in allowed),
         )
     return target
@@ -168,4 +168,4 @@ class Campaign(BaseModel):
                 CampaignStatus.CLOSED: "the campaign is closed and takes no more actions",
                 CampaignStatus.ARCHIVED: "the campaign is archived",
             }[self.status]
-            raise Conflict(detail, status=self.status.value, campaign_id=str(self.id))
+            raise Conflict(detail, campaign_status=self.status.value, campaign_id=str(self.id))
