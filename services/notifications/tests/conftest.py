@@ -91,7 +91,9 @@ async def stack(
         smtp_port=smtp_sink.port,
         mail_retry_seconds=0.2,
     )
-    keys = JwksKeySource(f"{ISSUER}/.well-known/jwks.json", http=identity_for_notifications, min_refresh_interval=0)
+    keys = JwksKeySource(
+        f"{ISSUER}/.well-known/jwks.json", http=identity_for_notifications, min_refresh_interval=0
+    )
 
     async def resolver(host: str, port: int) -> list[IPAddress]:
         if host in test_dns:

@@ -46,9 +46,13 @@ class NotificationsStack:
     async def start(self) -> None:
         self._stack = contextlib.AsyncExitStack()
         self.app = self.build()
-        await self._stack.enter_async_context(LifespanManager(self.app, startup_timeout=60, shutdown_timeout=90))
+        await self._stack.enter_async_context(
+            LifespanManager(self.app, startup_timeout=60, shutdown_timeout=90)
+        )
         transport = httpx.ASGITransport(app=self.app, raise_app_exceptions=False)
-        self.http = await self._stack.enter_async_context(httpx.AsyncClient(transport=transport, base_url=BASE_URL))
+        self.http = await self._stack.enter_async_context(
+            httpx.AsyncClient(transport=transport, base_url=BASE_URL)
+        )
 
     async def stop(self) -> None:
         if self._stack is not None:
@@ -131,7 +135,9 @@ class NotificationsWorld:
 
     async def endpoint(self, org: Org, path: str, **fields: Any) -> dict[str, Any]:
         body = {"url": self.receiver.url(path), "event_types": ["*"], **fields}
-        response = await self.http.post(f"/v1/organizations/{org.id}/webhooks", json=body, headers=org.headers)
+        response = await self.http.post(
+            f"/v1/organizations/{org.id}/webhooks", json=body, headers=org.headers
+        )
         assert response.status_code == 201, response.text
         return dict(response.json())
 
@@ -163,7 +169,9 @@ class NotificationsWorld:
 
     # ---- observing -------------------------------------------------------------------------------
     async def message(self, endpoint_id: str, event_id: str) -> Document | None:
-        return await self.db["messages"].find_one({"endpoint_id": uuid.UUID(endpoint_id), "event_id": event_id})
+        return await self.db["messages"].find_one(
+            {"endpoint_id": uuid.UUID(endpoint_id), "event_id": event_id}
+        )
 
     async def message_by_id(self, message_id: str) -> Document:
         doc = await self.db["messages"].find_one({"_id": uuid.UUID(message_id)})

@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from common.embedded import free_port
+from eventually import eventually
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,8 @@ class Receiver:
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None, access_log=False)
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve())
-        while not self._server.started:
-            await asyncio.sleep(0.02)
+        server = self._server
+        await eventually(lambda: server.started, within=30, message="the webhook receiver to listen")
 
     async def stop(self) -> None:
         if self._server is not None:

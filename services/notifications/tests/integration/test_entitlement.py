@@ -21,12 +21,17 @@ CONTACT = camp.SupporterContact(email="pat@example.net", first_name="Pat")
 
 def _joined(coalition_id: uuid.UUID, org: Org, role: str) -> coal.MembershipJoined:
     return coal.MembershipJoined(
-        coalition_id=coalition_id, organization_id=org.uuid, role=role, state="active",  # type: ignore[arg-type]
+        coalition_id=coalition_id,
+        organization_id=org.uuid,
+        role=role,
+        state="active",  # type: ignore[arg-type]
         sharing_level="contacts_with_consent",
     )
 
 
-def _action(campaign_id: uuid.UUID, coalition_id: uuid.UUID, owner: Org, attributed: Org, shared: bool) -> Any:
+def _action(
+    campaign_id: uuid.UUID, coalition_id: uuid.UUID, owner: Org, attributed: Org, shared: bool
+) -> Any:
     return camp.ActionRecorded(
         campaign_id=campaign_id,
         owner_organization_id=owner.uuid,
@@ -59,7 +64,9 @@ async def coalition_world(world_for_module: NotificationsWorld) -> dict[str, Any
             organization_id=orgs["adopter"].uuid,
         )
     )
-    endpoints = {name: await w.endpoint(org, f"ent-{name}-{uuid.uuid4().hex[:6]}") for name, org in orgs.items()}
+    endpoints = {
+        name: await w.endpoint(org, f"ent-{name}-{uuid.uuid4().hex[:6]}") for name, org in orgs.items()
+    }
     return {"orgs": orgs, "endpoints": endpoints, "coalition_id": coalition_id, "campaign_id": campaign_id}
 
 
@@ -100,7 +107,9 @@ async def test_contact_goes_only_to_the_consented_organization_when_not_shared(
 ) -> None:
     s = coalition_world
     o = s["orgs"]
-    event = await world_for_module.publish(_action(s["campaign_id"], s["coalition_id"], o["owner"], o["adopter"], False))
+    event = await world_for_module.publish(
+        _action(s["campaign_id"], s["coalition_id"], o["owner"], o["adopter"], False)
+    )
     assert await _receivers(world_for_module, s, event) == {
         "owner": "no contact",
         "adopter": "contact",
@@ -113,7 +122,9 @@ async def test_contact_shared_with_the_coalition_reaches_leads_and_members_never
 ) -> None:
     s = coalition_world
     o = s["orgs"]
-    event = await world_for_module.publish(_action(s["campaign_id"], s["coalition_id"], o["owner"], o["member"], True))
+    event = await world_for_module.publish(
+        _action(s["campaign_id"], s["coalition_id"], o["owner"], o["member"], True)
+    )
     assert await _receivers(world_for_module, s, event) == {
         "owner": "contact",
         "adopter": "no contact",
@@ -128,8 +139,12 @@ async def test_private_coalition_event_skips_observers_and_outsiders(
     o = s["orgs"]
     event = await world_for_module.publish(
         coal.MembershipSuspended(
-            coalition_id=s["coalition_id"], organization_id=o["member"].uuid, role="member", state="suspended",
-            sharing_level="aggregate_only", reason="unpaid dues",
+            coalition_id=s["coalition_id"],
+            organization_id=o["member"].uuid,
+            role="member",
+            state="suspended",
+            sharing_level="aggregate_only",
+            reason="unpaid dues",
         )
     )
     assert await _receivers(world_for_module, s, event) == {"owner": "no contact", "member": "no contact"}
@@ -145,8 +160,12 @@ async def test_erasure_redacts_stored_contact(
     await world_for_module.processed(event)
     erased = await world_for_module.publish(
         camp.SupporterErased(
-            campaign_id=s["campaign_id"], owner_organization_id=o["owner"].uuid, coalition_id=s["coalition_id"],
-            supporter_id=action.supporter_id, organization_id=o["adopter"].uuid, requested_by="supporter",
+            campaign_id=s["campaign_id"],
+            owner_organization_id=o["owner"].uuid,
+            coalition_id=s["coalition_id"],
+            supporter_id=action.supporter_id,
+            organization_id=o["adopter"].uuid,
+            requested_by="supporter",
         )
     )
     await world_for_module.processed(erased)
@@ -160,9 +179,14 @@ async def test_endpoint_filters_and_event_type_patterns(world: NotificationsWorl
     org = await world.org("filtered")
     wanted, other = uuid.uuid4(), uuid.uuid4()
     only_wanted = await world.endpoint(
-        org, f"filter-{uuid.uuid4().hex[:6]}", event_types=["campaigns.campaign.*"], campaign_ids=[str(wanted)]
+        org,
+        f"filter-{uuid.uuid4().hex[:6]}",
+        event_types=["campaigns.campaign.*"],
+        campaign_ids=[str(wanted)],
     )
-    only_actions = await world.endpoint(org, f"types-{uuid.uuid4().hex[:6]}", event_types=["campaigns.action.recorded"])
+    only_actions = await world.endpoint(
+        org, f"types-{uuid.uuid4().hex[:6]}", event_types=["campaigns.action.recorded"]
+    )
 
     events = [
         await world.publish(
@@ -230,9 +254,12 @@ async def test_delivery_rechecks_the_address_and_refuses_a_rebound_name(world: N
 
     assert world.receiver.requests(path) == []
     attempts = (
-        await world.http.get(f"/v1/webhooks/{endpoint['id']}/messages/{sent['id']}/attempts", headers=org.headers)
+        await world.http.get(
+            f"/v1/webhooks/{endpoint['id']}/messages/{sent['id']}/attempts", headers=org.headers
+        )
     ).json()
-    assert attempts and all("private address" in a["error"] for a in attempts)
+    assert attempts
+    assert all("private address" in a["error"] for a in attempts)
     world.dns[host] = ["127.0.0.1"]
     ok = await world.send_test(org, endpoint["id"])
     await world.wait_status(ok["id"], "succeeded")
@@ -277,5 +304,6 @@ async def test_stale_failing_endpoint_is_disabled(world: NotificationsWorld) -> 
     await world.wait_status(sent["id"], "failed")
 
     read = (await world.http.get(f"/v1/webhooks/{endpoint['id']}", headers=org.headers)).json()
-    assert read["enabled"] is False and read["disabled_reason"] == "failing"
+    assert read["enabled"] is False
+    assert read["disabled_reason"] == "failing"
     await eventually(lambda: len(world.mails_to(org.admin.email)) == 1, message="the disabled e-mail")

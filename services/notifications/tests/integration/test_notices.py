@@ -17,7 +17,9 @@ async def test_organization_invitation_is_mailed_without_the_token(world: Notifi
     invitee = f"invitee-{uuid.uuid4().hex[:8]}@example.org"
 
     invited = await world.identity.http.post(
-        f"/v1/organizations/{org.id}/invitations", json={"email": invitee, "role": "organizer"}, headers=org.headers
+        f"/v1/organizations/{org.id}/invitations",
+        json={"email": invitee, "role": "organizer"},
+        headers=org.headers,
     )
     assert invited.status_code == 201, invited.text
 
@@ -25,9 +27,12 @@ async def test_organization_invitation_is_mailed_without_the_token(world: Notifi
     mail = world.mails_to(invitee)[0]
     assert "Inviter Association" in mail.subject
     text, html = mail.part("plain"), mail.part("html")
-    assert "organizer" in text and invitee in text and "Inviter Association" in html
+    assert "organizer" in text
+    assert invitee in text
+    assert "Inviter Association" in html
     assert invited.json()["token"] not in text + html
-    assert mail.path is not None and mail.path.read_bytes()  # kept as an .eml file too
+    assert mail.path is not None
+    assert mail.path.read_bytes()
 
 
 async def test_coalition_invitation_tells_the_invited_organizations_admins(world: NotificationsWorld) -> None:
@@ -35,13 +40,21 @@ async def test_coalition_invitation_tells_the_invited_organizations_admins(world
     coalition_id = uuid.uuid4()
     await world.publish_and_wait(
         coal.CoalitionCreated(
-            coalition_id=coalition_id, slug="lung", name="Rare Lung Alliance", visibility="public",
-            focus_areas=[], countries=[], lead_organization_id=uuid.uuid4(),
+            coalition_id=coalition_id,
+            slug="lung",
+            name="Rare Lung Alliance",
+            visibility="public",
+            focus_areas=[],
+            countries=[],
+            lead_organization_id=uuid.uuid4(),
         )
     )
     event = await world.publish(
         coal.MembershipInvited(
-            coalition_id=coalition_id, organization_id=org.uuid, role="member", state="invited",
+            coalition_id=coalition_id,
+            organization_id=org.uuid,
+            role="member",
+            state="invited",
             sharing_level="aggregate_only",
         )
     )
@@ -65,19 +78,29 @@ async def test_opting_out_of_milestone_mail_keeps_the_in_app_notice(world: Notif
     campaign_id = uuid.uuid4()
     await world.publish_and_wait(
         camp.CampaignCreated(
-            campaign_id=campaign_id, owner_organization_id=org.uuid, kind="petition", title="Clean Air Now",
-            status="active", goal=camp.Goal(metric="actions", target=100, deadline=datetime(2030, 1, 1, tzinfo=UTC)),
+            campaign_id=campaign_id,
+            owner_organization_id=org.uuid,
+            kind="petition",
+            title="Clean Air Now",
+            status="active",
+            goal=camp.Goal(metric="actions", target=100, deadline=datetime(2030, 1, 1, tzinfo=UTC)),
         )
     )
     await world.publish_and_wait(
         camp.MilestoneReached(
-            campaign_id=campaign_id, owner_organization_id=org.uuid, milestone=50, metric="actions",
-            value=50, target=100,
+            campaign_id=campaign_id,
+            owner_organization_id=org.uuid,
+            milestone=50,
+            metric="actions",
+            value=50,
+            target=100,
         )
     )
     adopter = await world.org("adopting")
     await world.publish_and_wait(
-        camp.CampaignAdopted(campaign_id=campaign_id, owner_organization_id=org.uuid, organization_id=adopter.uuid)
+        camp.CampaignAdopted(
+            campaign_id=campaign_id, owner_organization_id=org.uuid, organization_id=adopter.uuid
+        )
     )
 
     await eventually(lambda: len(world.mails_to(org.admin.email)) == 1, message="the adoption e-mail")
@@ -95,8 +118,12 @@ async def test_feed_unread_count_and_mark_read(world: NotificationsWorld) -> Non
     for milestone in (25, 50):
         await world.publish_and_wait(
             camp.MilestoneReached(
-                campaign_id=campaign_id, owner_organization_id=org.uuid, milestone=milestone, metric="actions",
-                value=milestone, target=100,
+                campaign_id=campaign_id,
+                owner_organization_id=org.uuid,
+                milestone=milestone,
+                metric="actions",
+                value=milestone,
+                target=100,
             )
         )
     count = await world.http.get("/v1/me/notices/unread-count", headers=org.headers)
@@ -104,11 +131,14 @@ async def test_feed_unread_count_and_mark_read(world: NotificationsWorld) -> Non
     feed = (await world.http.get("/v1/me/notices", headers=org.headers)).json()["items"]
 
     read = await world.http.post(f"/v1/me/notices/{feed[0]['id']}/read", headers=org.headers)
-    assert read.status_code == 200 and read.json()["read_at"] is not None
+    assert read.status_code == 200
+    assert read.json()["read_at"] is not None
     assert (await world.http.get("/v1/me/notices/unread-count", headers=org.headers)).json() == {"unread": 1}
     unread = (await world.http.get("/v1/me/notices", params={"unread": "true"}, headers=org.headers)).json()
     assert [n["id"] for n in unread["items"]] == [feed[1]["id"]]
     everything = await world.http.post("/v1/me/notices/read", headers=org.headers)
     assert everything.json() == {"marked": 1}
     other = await world.org("nosy")
-    assert (await world.http.post(f"/v1/me/notices/{feed[1]['id']}/read", headers=other.headers)).status_code == 404
+    assert (
+        await world.http.post(f"/v1/me/notices/{feed[1]['id']}/read", headers=other.headers)
+    ).status_code == 404

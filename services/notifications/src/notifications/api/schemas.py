@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from notifications.domain.notices import Category, Channel
 
@@ -109,7 +109,15 @@ class AttemptRead(BaseModel):
 
 
 class Replay(_Strict):
-    since: AwareDatetime = Field(description="Replay every failed message created since this time")
+    since: AwareDatetime = Field(description="Replay every failed message created since this time (RFC 3339)")
+
+    @field_validator("since", mode="before")
+    @classmethod
+    def _a_timestamp_string(cls, value: Any) -> Any:
+        # A bare number would otherwise be taken for Unix seconds.
+        if not isinstance(value, str):
+            raise ValueError("an RFC 3339 date-time string with a time zone is expected")
+        return value
 
 
 class Replayed(BaseModel):
