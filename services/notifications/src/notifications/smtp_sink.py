@@ -125,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="notifications.smtp_sink", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=1025)
-    parser.add_argument("--maildir", type=Path, default=Path(".devstack/mail"))
+    parser.add_argument("--maildir", type=Path, default=Path(".run/mail"))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     sink = SmtpSink(host=args.host, port=args.port, maildir=args.maildir)
