@@ -128,6 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--maildir", type=Path, default=Path(".run/mail"))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command at INFO
     sink = SmtpSink(host=args.host, port=args.port, maildir=args.maildir)
     sink.start()
     log.info("smtp sink: listening on %s:%d, keeping mail in %s", args.host, sink.port, args.maildir)
