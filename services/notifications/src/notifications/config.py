@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from common.settings import AuthSettings, KafkaSettings, MongoSettings, ServiceSettings, TelemetrySettings
@@ -59,7 +59,7 @@ class Settings(ServiceSettings, MongoSettings, KafkaSettings, AuthSettings, Tele
     smtp_host: str = Field("127.0.0.1", description="SMTP server that sends the e-mail notices")
     smtp_port: int = Field(1025, ge=1, le=65535, description="Its port (the dev SMTP sink listens on 1025)")
     smtp_username: str | None = Field(None, description="SMTP user, when the server wants a login")
-    smtp_password: str | None = Field(None, description="SMTP password")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password")
     smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS")
     smtp_timeout_seconds: float = Field(10.0, gt=0, description="Timeout of one SMTP conversation")
     mail_from: str = Field(

@@ -68,7 +68,7 @@ class Mailer:
                 hostname=s.smtp_host,
                 port=s.smtp_port,
                 username=s.smtp_username,
-                password=s.smtp_password,
+                password=s.smtp_password.get_secret_value() if s.smtp_password else None,
                 start_tls=s.smtp_starttls,
                 timeout=s.smtp_timeout_seconds,
             )
