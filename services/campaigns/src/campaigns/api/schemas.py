@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+)
 
 from campaigns.domain.campaigns import ActionKind, CampaignKind, CampaignStatus, GoalMetric
 from campaigns.domain.details import (
@@ -18,9 +27,30 @@ from campaigns.domain.details import (
 )
 from campaigns.domain.supporters import ConsentPurpose, NameForm
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Summary = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
-ConsentText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=2000)]
+LINE = r"^[^\x00-\x1f\x7f]*$"  # no control characters (NUL, escapes, line breaks)
+TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # no control characters but tabs and line breaks
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=LINE)]
+Summary = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=TEXT)]
+ConsentText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=10, max_length=2000, pattern=TEXT)
+]
+
+
+def _timestamp(value: Any) -> Any:
+    """Only an RFC 3339 string is a time here: a number would silently be read as seconds since 1970."""
+    if not isinstance(value, str | datetime):
+        raise ValueError("a date and time is an RFC 3339 string with an offset")
+    return value
+
+
+def _in_future(value: datetime) -> datetime:
+    if value <= datetime.now(UTC):
+        raise ValueError("a scheduled time must be in the future")
+    return value
+
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_timestamp)]
+Scheduled = Annotated[Moment, AfterValidator(_in_future)]
 Version = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
 PersonName = Annotated[
     str,
@@ -36,7 +66,7 @@ class GoalIn(Strict):
     metric: GoalMetric
     action_kind: ActionKind | None = Field(None, description="For `actions` goals: which actions count")
     target: int = Field(ge=1, le=1_000_000_000)
-    deadline: AwareDatetime
+    deadline: Moment
 
 
 class _CampaignCreate(Strict):
@@ -45,8 +75,8 @@ class _CampaignCreate(Strict):
     title: Title
     summary: Summary = ""
     goal: GoalIn
-    launch_at: AwareDatetime | None = Field(None, description="Launch on its own at this time")
-    close_at: AwareDatetime | None = Field(None, description="Close on its own at this time")
+    launch_at: Scheduled | None = Field(None, description="Launch on its own at this time")
+    close_at: Scheduled | None = Field(None, description="Close on its own at this time")
     consent_texts: dict[ConsentPurpose, ConsentText] = Field(
         default_factory=dict, description="Own wording of the consent texts (defaults are provided)"
     )
@@ -90,8 +120,8 @@ class CampaignUpdate(Strict):
         None, description="The whole details object of the campaign's kind"
     )
     goal: GoalIn | None = None
-    launch_at: AwareDatetime | None = None
-    close_at: AwareDatetime | None = None
+    launch_at: Scheduled | None = None
+    close_at: Scheduled | None = None
     consent_texts: dict[ConsentPurpose, ConsentText] | None = None
 
 
@@ -217,7 +247,9 @@ class StoryPage(BaseModel):
 
 
 class Moderation(Strict):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500, pattern=TEXT)] | None = (
+        None
+    )
 
 
 # ---- public ----------------------------------------------------------------------------------------
@@ -261,9 +293,12 @@ class SignatureIn(_ActionIn):
 
 class LetterIn(_ActionIn):
     subject: Title | None = Field(None, description="Personalised subject, when the campaign allows it")
-    body: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)] | None = (
-        None
-    )
+    body: (
+        Annotated[
+            str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000, pattern=TEXT)
+        ]
+        | None
+    ) = None
 
 
 class RsvpIn(_ActionIn):
@@ -276,7 +311,9 @@ class CheckinIn(_ActionIn):
 
 class StoryIn(_ActionIn):
     title: Title
-    body: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+    body: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000, pattern=TEXT)
+    ]
     name_form: NameForm = Field(description="How the name shows if the story is published")
 
 
