@@ -5,7 +5,7 @@ SHELL := /bin/bash
 export UV_PYTHON_DOWNLOADS := never
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 COMPOSE := docker compose -f deploy/compose/docker-compose.yml
-SERVICES := identity coalition campaigns
+SERVICES := identity coalition campaigns notifications
 
 .PHONY: help setup run test check lint format docs docs-check bench up down clean
 

@@ -35,6 +35,14 @@ class Launched:
         return f"http://127.0.0.1:{self.env['DEVSTACK_CAMPAIGNS_PORT']}"
 
     @property
+    def notifications_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['DEVSTACK_NOTIFICATIONS_PORT']}"
+
+    @property
+    def state_dir(self) -> Path:
+        return Path(self.env["DEVSTACK_STATE_DIR"])
+
+    @property
     def ports(self) -> list[int]:
         return [int(v) for k, v in self.env.items() if k.startswith("DEVSTACK_") and k.endswith("_PORT")]
 
@@ -53,6 +61,7 @@ def launch(state_dir: Path) -> Launched:
         "DEVSTACK_COALITION_PORT": str(free_port()),
         "DEVSTACK_CAMPAIGNS_PORT": str(free_port()),
         "DEVSTACK_NOTIFICATIONS_PORT": str(free_port()),
+        "DEVSTACK_SMTP_PORT": str(free_port()),
         "DEVSTACK_STATE_DIR": str(state_dir),
     }
     process = subprocess.Popen(

@@ -10,7 +10,7 @@ import pytest
 
 from launcher import ROOT
 
-SERVICES = ["identity", "coalition", "campaigns"]
+SERVICES = ["identity", "coalition", "campaigns", "notifications"]
 
 
 @pytest.mark.parametrize("service", SERVICES)

@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 
+from common.embedded import free_port
 from launcher import ROOT, Launched
 
 README = ROOT / "README.md"
@@ -28,10 +29,13 @@ def test_readme_walkthrough_runs_as_written(devstack: Launched) -> None:
         .replace("BASE=http://127.0.0.1:8001", f"BASE={devstack.identity_url}")
         .replace("COALITION=http://127.0.0.1:8002", f"COALITION={devstack.coalition_url}")
         .replace("CAMPAIGNS=http://127.0.0.1:8003", f"CAMPAIGNS={devstack.campaigns_url}")
+        .replace("NOTIFY=http://127.0.0.1:8004", f"NOTIFY={devstack.notifications_url}")
+        .replace("RECEIVER_PORT=9000", f"RECEIVER_PORT={free_port()}")
     )
     assert f"BASE={devstack.identity_url}" in script
     assert f"COALITION={devstack.coalition_url}" in script
     assert f"CAMPAIGNS={devstack.campaigns_url}" in script
+    assert f"NOTIFY={devstack.notifications_url}" in script
 
     result = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=120, check=False
@@ -50,3 +54,12 @@ def test_readme_walkthrough_runs_as_written(devstack: Launched) -> None:
     assert re.search(r'"milestones": \[\s*25,\s*50,\s*75\s*\]', result.stdout)
     assert '"email": "ana@example.net"' in result.stdout
     assert "rui@example.net" not in result.stdout  # Joao's supporter, under an aggregate-only agreement
+    assert '"secret_prefix": "whsec_"' in result.stdout
+    assert '"campaigns.action.recorded"' in result.stdout
+    assert '"webhook.test"' in result.stdout
+    assert '"success_rate": 1' in result.stdout
+
+    # Joao, an admin of the invited organization, was told of the coalition's invitation by e-mail,
+    # received over SMTP by the stack's sink.
+    mails = [path.read_text() for path in (devstack.state_dir / "mail").glob("*.eml")]
+    assert any("joao@example.org" in mail and "Cystic Fibrosis Alliance" in mail for mail in mails), mails

@@ -1,6 +1,6 @@
-"""The embedded development stack behind `make run`: real MongoDB and Kafka, then every built service.
+"""The embedded development stack behind `make run`: real MongoDB and Kafka, an SMTP sink, every service.
 
-Ports are fixed for development (MongoDB 27018, Kafka 19092, services 8001-8004) and can be moved with
+Ports are fixed for development (MongoDB 27018, Kafka 19092, SMTP 1025, services 8001-8004) and can be moved with
 DEVSTACK_* environment variables. A lock file makes a second launch say clearly that one is running.
 Everything started here is stopped by PID on Ctrl-C or SIGTERM.
 """
@@ -37,6 +37,7 @@ class DevStackSettings(BaseSettings):
     coalition_port: int = Field(8002, description="coalition service port")
     campaigns_port: int = Field(8003, description="campaigns service port")
     notifications_port: int = Field(8004, description="notifications service port")
+    smtp_port: int = Field(1025, description="SMTP sink port (e-mail is kept in <state_dir>/mail)")
     state_dir: Path = Field(Path(".run"), description="Where data, logs and the admin password are kept")
     admin_email: str = Field("admin@example.org", description="E-mail of the development platform admin")
     ready_timeout: float = Field(90.0, description="Seconds to wait for each service to become ready")
@@ -53,6 +54,7 @@ SERVICES = (
     ServiceSpec("identity", "identity_port"),
     ServiceSpec("coalition", "coalition_port"),
     ServiceSpec("campaigns", "campaigns_port"),
+    ServiceSpec("notifications", "notifications_port"),
 )
 
 
@@ -121,6 +123,15 @@ def _service_env(
     }
     if spec.name == "identity":
         env.update({"BOOTSTRAP_ADMIN_EMAIL": settings.admin_email, "BOOTSTRAP_ADMIN_PASSWORD": password})
+    if spec.name == "notifications":
+        env.update(
+            {
+                "SMTP_HOST": "127.0.0.1",
+                "SMTP_PORT": str(settings.smtp_port),
+                "ALLOW_LOOPBACK_ENDPOINTS": "true",
+                "APP_URL": f"http://127.0.0.1:{port}",
+            }
+        )
     return {**os.environ, **{prefix + k: v for k, v in env.items()}}
 
 
@@ -135,12 +146,14 @@ class DevStack:
         )
         self.kafka = EmbeddedKafka(port=settings.kafka_port, log_path=self.state / "tansu.log")
         self.services: dict[str, subprocess.Popen[bytes]] = {}
+        self.smtp: subprocess.Popen[bytes] | None = None
         self._stopping = False
 
     def _check_ports(self) -> None:
         ports = {
             "MongoDB": ("mongo_port", self.settings.mongo_port),
             "Kafka": ("kafka_port", self.settings.kafka_port),
+            "SMTP sink": ("smtp_port", self.settings.smtp_port),
         }
         ports.update({s.name: (s.port_field, getattr(self.settings, s.port_field)) for s in SERVICES})
         busy = [
@@ -159,6 +172,7 @@ class DevStack:
         )
         self.kafka.start()
         self.mongo.start()
+        self._start_smtp_sink()
         for spec in SERVICES:
             env = _service_env(spec, self.settings, self.mongo.url, self.kafka.bootstrap_servers, password)
             self.services[spec.name] = subprocess.Popen(  # noqa: S603 - our own interpreter and module
@@ -174,6 +188,22 @@ class DevStack:
             )
         self._banner()
 
+    def _start_smtp_sink(self) -> None:
+        maildir = self.state / "mail"
+        maildir.mkdir(parents=True, exist_ok=True)
+        log = (self.state / "smtp-sink.log").open("ab")
+        command = [sys.executable, "-m", "notifications.smtp_sink", "--host", "127.0.0.1"]
+        command += ["--port", str(self.settings.smtp_port), "--maildir", str(maildir)]
+        self.smtp = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        log.close()
+        deadline = time.monotonic() + 30
+        while not port_in_use(self.settings.smtp_port):
+            if self.smtp.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the SMTP sink did not start; see {self.state / 'smtp-sink.log'}")
+            time.sleep(0.1)
+
     def _banner(self) -> None:
         lines = ["", "The coalition platform is running:"]
         for spec in SERVICES:
@@ -182,6 +212,7 @@ class DevStack:
         lines += [
             f"  {'mongodb':<14} {self.mongo.url}",
             f"  {'kafka':<14} {self.kafka.bootstrap_servers}",
+            f"  {'smtp sink':<14} 127.0.0.1:{self.settings.smtp_port}   (e-mail kept in {self.state / 'mail'})",
             f"  platform admin {self.settings.admin_email} / password in {self.state / 'admin-password'}",
             "Press Ctrl-C to stop everything.",
             "",
@@ -201,6 +232,9 @@ class DevStack:
         for name, process in reversed(self.services.items()):
             say(f"stopping {name} (PID {process.pid})")
             stop_process(process, timeout=15)
+        if self.smtp is not None:
+            say(f"stopping the SMTP sink (PID {self.smtp.pid})")
+            stop_process(self.smtp, timeout=10)
         say("stopping MongoDB and Kafka")
         self.mongo.stop()
         self.kafka.stop()
