@@ -18,6 +18,10 @@ PROBLEM_TYPE_BASE = "https://coalition-platform.dev/problems/"
 log = logging.getLogger(__name__)
 
 
+# Members of a problem document (RFC 9457) and problem()'s own arguments: not extension names.
+RESERVED_MEMBERS = frozenset({"type", "title", "status", "detail", "instance", "code", "headers"})
+
+
 class DomainError(Exception):
     """A refusal the caller can understand and act on; carries its HTTP status and problem type."""
 
@@ -26,6 +30,10 @@ class DomainError(Exception):
     title: str = "Bad request"
 
     def __init__(self, detail: str, **extensions: Any) -> None:
+        clashing = RESERVED_MEMBERS.intersection(extensions)
+        if clashing:
+            # Caught by any test that reaches the refusal, instead of a 500 when it is rendered.
+            raise ValueError(f"problem extensions may not be named {sorted(clashing)}")
         super().__init__(detail)
         self.detail = detail
         self.extensions = extensions

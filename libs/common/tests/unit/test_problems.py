@@ -72,3 +72,10 @@ async def test_unknown_route_is_a_problem_404(client: httpx.AsyncClient) -> None
 
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_an_extension_may_not_take_a_problem_members_name() -> None:
+    # `status=` once turned every refusal that used it into a 500 (problem() got the name twice).
+    for name in ("type", "title", "status", "instance", "code", "headers"):
+        with pytest.raises(ValueError, match=name):
+            Conflict("refused", **{name: "x"})

@@ -313,6 +313,9 @@ class CampaignRepository:
     async def get_idempotent(self, key: str, session: Session | None = None) -> Document | None:
         return await self.db[IDEMPOTENCY].find_one({"_id": key}, session=session)
 
+    async def delete_idempotent(self, key: str, session: Session) -> None:
+        await self.db[IDEMPOTENCY].delete_one({"_id": key}, session=session)
+
     async def save_idempotent(self, doc: Document, session: Session) -> None:
         await self.db[IDEMPOTENCY].insert_one(doc, session=session)
 

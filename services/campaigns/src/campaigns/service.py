@@ -7,8 +7,6 @@ coalition memberships (built from the coalition service's events, never by calli
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import secrets
 import uuid
 import weakref
@@ -115,10 +113,6 @@ class Standing:
     @property
     def manages(self) -> bool:
         return self.manages_for is not None or self.platform_admin
-
-
-def _hash_request(payload: Any) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
 class CampaignService:
@@ -658,7 +652,7 @@ class CampaignService:
         ):
             raise InvalidInput("this letter cannot be personalised", field="letter")
         scope_key = f"{ref}:{action.kind.value}:{idempotency_key}" if idempotency_key else None
-        fingerprint = _hash_request(
+        fingerprint = self.keys.fingerprint(
             {
                 "kind": action.kind.value,
                 "supporter": action.supporter.__dict__,
@@ -703,7 +697,11 @@ class CampaignService:
 
     async def _replay(self, scope_key: str, fingerprint: str, session: Session) -> ActionResult | None:
         saved = await self.repo.get_idempotent(scope_key, session)
-        if saved is None or saved["expires_at"] <= utcnow():
+        if saved is None:
+            return None
+        if saved["expires_at"] <= utcnow():
+            # Expired, but the TTL monitor has not removed it yet: the key starts afresh.
+            await self.repo.delete_idempotent(scope_key, session)
             return None
         if saved["fingerprint"] != fingerprint:
             raise InvalidInput(

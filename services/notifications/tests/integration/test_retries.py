@@ -181,6 +181,12 @@ async def test_restart_mid_schedule_loses_nothing(world: NotificationsWorld) -> 
     sent = await world.send_test(org, endpoint["id"])
     await eventually(lambda: len(world.receiver.requests(path)) == 1, message="the first attempt")
 
+    async def first_failure_recorded() -> bool:
+        doc = await world.message_by_id(sent["id"])
+        return doc["attempt_count"] == 1 and doc["status"] == "pending"
+
+    # Restart between attempts: the 503 is recorded and the retry waits on the schedule in MongoDB.
+    await eventually(first_failure_recorded, message="the first attempt's failure recorded")
     await world.stack.restart()
 
     done = await world.wait_status(sent["id"], "succeeded")

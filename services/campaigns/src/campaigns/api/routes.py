@@ -29,7 +29,7 @@ from campaigns.api.schemas import (
     SupporterPage,
     SupporterRead,
 )
-from campaigns.domain.campaigns import Campaign, Goal, Transition
+from campaigns.domain.campaigns import Campaign, CampaignKind, Goal, Transition
 from campaigns.domain.supporters import ConsentPurpose
 from campaigns.service import CampaignService, NewCampaign
 from common.auth import CurrentPrincipal
@@ -104,7 +104,7 @@ async def create_campaign(
     new = NewCampaign(
         organization_id=body.organization_id,
         coalition_id=body.coalition_id,
-        kind=body.kind,  # type: ignore[arg-type]
+        kind=CampaignKind(body.kind),
         title=body.title,
         summary=body.summary,
         details=body.details.model_dump(mode="json"),

@@ -11,6 +11,7 @@ from pydantic import (
     AnyHttpUrl,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -20,8 +21,25 @@ from pydantic import (
 from campaigns.domain.campaigns import CampaignKind
 from common.errors import InvalidInput
 
-Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000)]
+LINE = r"^[^\x00-\x1f\x7f]*$"  # no control characters (NUL, escapes, line breaks)
+TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # no control characters but tabs and line breaks
+Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=LINE)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000, pattern=TEXT)]
+Place = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=LINE)]
+Message = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000, pattern=TEXT)
+]
+Ask = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=LINE)]
+
+
+def _timestamp(value: Any) -> Any:
+    """Only an RFC 3339 string is a time here: a number would silently be read as seconds since 1970."""
+    if not isinstance(value, str | datetime):
+        raise ValueError("a date and time is an RFC 3339 string with an offset")
+    return value
+
+
+Moment = Annotated[AwareDatetime, BeforeValidator(_timestamp)]
 
 
 class Strict(BaseModel):
@@ -49,9 +67,7 @@ class LetterDetails(Strict):
     targets: list[LetterTarget] = Field(min_length=1, max_length=50)
     subject: Line
     body_template: Text = Field(description="The letter; supporters may personalise it when allowed")
-    ask: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] = Field(
-        description="The clear ask, in one sentence"
-    )
+    ask: Ask = Field(description="The clear ask, in one sentence")
     allow_personalisation: bool = True
 
 
@@ -69,12 +85,10 @@ TIME_ZONES = frozenset(available_timezones())
 
 class EventDetails(Strict):
     event_type: EventType
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Moment
+    ends_at: Moment
     time_zone: str = Field(description="IANA time zone of the venue or the host, e.g. Europe/Brussels")
-    place: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)] | None = (
-        None
-    )
+    place: Place | None = None
     online_url: AnyHttpUrl | None = None
     capacity: int | None = Field(None, ge=1, le=1_000_000, description="RSVPs accepted; none means open")
 
@@ -99,7 +113,7 @@ class StoryCollectionDetails(Strict):
 
 
 class ShareDetails(Strict):
-    message: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+    message: Message
     link: AnyHttpUrl
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 import unicodedata
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from common.errors import Unauthenticated
@@ -74,6 +76,11 @@ class SupporterKeys:
     def email_key(self, campaign_id: UUID, email: str) -> str:
         message = f"{campaign_id}:{normalise_email(email)}".encode()
         return hmac.new(self._email_key, message, hashlib.sha256).hexdigest()
+
+    def fingerprint(self, request: Any) -> str:
+        """A keyed digest of a request, to recognise an idempotent retry without keeping its contents."""
+        canonical = json.dumps(request, sort_keys=True, default=str).encode()
+        return hmac.new(self._email_key, b"request:" + canonical, hashlib.sha256).hexdigest()
 
     def token(self, supporter_id: UUID) -> str:
         """`<supporter id>.<signature>`: sent to the supporter to withdraw consent or erase their data."""
