@@ -12,7 +12,7 @@ import base64
 import json
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -22,12 +22,12 @@ import pytest
 from campaigns_world import DETAILS, FUTURE, CampaignsWorld, goal, supporter
 from coalition_world import Org
 from fastapi import FastAPI
-from fastapi import routing as fastapi_routing
 from hypothesis import given
 from hypothesis import strategies as st
 from identity_api import IdentityApi
 
-from common.auth import current_principal
+from openapi_operations import Junk, Operation, any_text, methods_by_path, routes, token_required
+from openapi_operations import operations as operations_of
 from problem_probe import (
     INVALID_UUIDS,
     JUNK_SETTINGS,
@@ -148,112 +148,13 @@ MALFORMED_JSON = [b'{"title": ', b"not json", b"{'single': 'quotes'}", b'{"a": 1
 # ---- the endpoints, as the running app describes them ------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Operation:
-    method: str
-    path: str
-    spec: dict[str, Any] = field(compare=False, repr=False)
-    schemas: dict[str, Any] = field(compare=False, repr=False)
-    requires_token: bool = False
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return self.method, self.path
-
-    @property
-    def public(self) -> bool:
-        return self.path.startswith("/v1/public/")
-
-    @property
-    def path_params(self) -> dict[str, dict[str, Any]]:
-        return {p["name"]: p["schema"] for p in self.spec.get("parameters", []) if p["in"] == "path"}
-
-    @property
-    def query_params(self) -> list[str]:
-        return [p["name"] for p in self.spec.get("parameters", []) if p["in"] == "query"]
-
-    @property
-    def required_query_params(self) -> list[str]:
-        return [
-            p["name"] for p in self.spec.get("parameters", []) if p["in"] == "query" and p.get("required")
-        ]
-
-    @property
-    def takes_idempotency_key(self) -> bool:
-        return any(p["name"] == "Idempotency-Key" for p in self.spec.get("parameters", []))
-
-    @property
-    def json_body(self) -> bool:
-        return "application/json" in self.spec.get("requestBody", {}).get("content", {})
-
-    @property
-    def body_required(self) -> bool:
-        return bool(self.spec.get("requestBody", {}).get("required"))
-
-    def body_schemas(self) -> list[dict[str, Any]]:
-        """The object schemas the body may take (several for a union, such as the campaign kinds)."""
-        schema = self._resolve(self.spec["requestBody"]["content"]["application/json"]["schema"])
-        alternatives = [self._resolve(s) for s in schema.get("anyOf", schema.get("oneOf", [schema]))]
-        return [s for s in alternatives if s.get("type") == "object"]
-
-    def field_kinds(self) -> dict[str, set[str]]:
-        """Each body field with the JSON types it accepts."""
-        kinds: dict[str, set[str]] = {}
-        for body in self.body_schemas():
-            for name, schema in body.get("properties", {}).items():
-                alternatives = [self._resolve(s) for s in schema.get("anyOf", [schema])]
-                kinds.setdefault(name, set()).update(
-                    str(s.get("type", "enum" if "enum" in s or "const" in s else None)) for s in alternatives
-                )
-        return kinds
-
-    def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
-        ref = schema.get("$ref")
-        return self._resolve(self.schemas[ref.rsplit("/", 1)[-1]]) if ref else schema
-
-
-def _routes(app: FastAPI) -> list[Any]:
-    return list(
-        fastapi_routing.iter_route_contexts(app.routes)
-        if hasattr(fastapi_routing, "iter_route_contexts")
-        else app.routes
-    )
-
-
-def _calls(dependant: Any) -> set[Any]:
-    found = {dependant.call}
-    for sub in dependant.dependencies:
-        found |= _calls(sub)
-    return found
-
-
-def _token_required(app: FastAPI) -> set[tuple[str, str]]:
-    return {
-        (method, route.path)
-        for route in _routes(app)
-        if getattr(route, "dependant", None) is not None and current_principal in _calls(route.dependant)
-        for method in route.methods or ()
-    }
-
-
 def _operations(app: FastAPI) -> list[Operation]:
-    document = app.openapi()
-    schemas = document.get("components", {}).get("schemas", {})
-    required = _token_required(app)
-    return [
-        Operation(method.upper(), path, spec, schemas, (method.upper(), path) in required)
-        for path, item in document["paths"].items()
-        if path.startswith("/v1/")
-        for method, spec in item.items()
-    ]
+    return operations_of(app, "/v1/")
 
 
-def _methods_by_path(app: FastAPI) -> dict[str, set[str]]:
-    methods: dict[str, set[str]] = {}
-    for route in _routes(app):
-        if getattr(route, "path", None):
-            methods.setdefault(route.path, set()).update(route.methods or ())
-    return methods
+_routes = routes
+_token_required = token_required
+_methods_by_path = methods_by_path
 
 
 # ---- fixtures -------------------------------------------------------------------------------------
@@ -928,8 +829,7 @@ async def test_no_token_is_401_where_one_is_required(
 
 # ---- generated junk -------------------------------------------------------------------------------
 
-any_text = st.text(st.characters(exclude_categories=()), max_size=40)
-plausible = st.sampled_from(
+JUNK = Junk.seasoned_with(
     [
         "petition",
         "event",
@@ -954,31 +854,7 @@ plausible = st.sampled_from(
         str(uuid.UUID(int=0)),
     ]
 )
-json_scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | any_text
-    | plausible
-)
-junk_json = st.recursive(
-    json_scalars,
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(any_text | plausible, children, max_size=4)
-    ),
-    max_leaves=12,
-)
-
-
-def near_miss(op: Operation) -> st.SearchStrategy[dict[str, Any]]:
-    """Objects with the endpoint's own field names holding junk, sometimes with an extra field."""
-    fields = dict.fromkeys(op.field_kinds(), junk_json)
-    return st.builds(
-        lambda known, extra: {**extra, **known},
-        st.fixed_dictionaries({}, optional=fields),
-        st.dictionaries(any_text, json_scalars, max_size=1),
-    )
+plausible, json_scalars, junk_json, near_miss = JUNK.words, JUNK.scalars, JUNK.json, JUNK.near_miss
 
 
 @JUNK_SETTINGS

@@ -12,7 +12,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -22,12 +22,12 @@ import pytest
 from coalition_world import CoalitionWorld, Org
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI
-from fastapi import routing as fastapi_routing
 from hypothesis import given
 from hypothesis import strategies as st
 from identity_api import IdentityApi, bearer
 
-from common.auth import current_principal
+from openapi_operations import Junk, Operation, any_text, methods_by_path, routes, token_required
+from openapi_operations import operations as operations_of
 from problem_probe import (
     INVALID_UUIDS,
     JUNK_SETTINGS,
@@ -104,98 +104,13 @@ MALFORMED_JSON = [
 # ---- the endpoints, as the running app describes them ------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Operation:
-    method: str
-    path: str
-    spec: dict[str, Any] = field(compare=False, repr=False)
-    schemas: dict[str, Any] = field(compare=False, repr=False)
-    requires_token: bool = False
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return self.method, self.path
-
-    @property
-    def takes_token(self) -> bool:
-        return bool(self.spec.get("security"))
-
-    @property
-    def path_params(self) -> dict[str, dict[str, Any]]:
-        return {p["name"]: p["schema"] for p in self.spec.get("parameters", []) if p["in"] == "path"}
-
-    @property
-    def query_params(self) -> list[str]:
-        return [p["name"] for p in self.spec.get("parameters", []) if p["in"] == "query"]
-
-    @property
-    def json_body(self) -> bool:
-        return "application/json" in self.spec.get("requestBody", {}).get("content", {})
-
-    @property
-    def body_required(self) -> bool:
-        return bool(self.spec.get("requestBody", {}).get("required"))
-
-    def body_schema(self) -> dict[str, Any]:
-        schema = self.spec["requestBody"]["content"]["application/json"]["schema"]
-        alternatives = [self._resolve(s) for s in schema.get("anyOf", [schema])]
-        return next(s for s in alternatives if s.get("type") == "object")
-
-    def field_kinds(self) -> dict[str, set[str]]:
-        """Each body field with the JSON types it accepts."""
-        kinds: dict[str, set[str]] = {}
-        for name, schema in self.body_schema().get("properties", {}).items():
-            alternatives = [self._resolve(s) for s in schema.get("anyOf", [schema])]
-            kinds[name] = {str(s.get("type", "enum" if "enum" in s else None)) for s in alternatives}
-        return kinds
-
-    def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
-        ref = schema.get("$ref")
-        return self._resolve(self.schemas[ref.rsplit("/", 1)[-1]]) if ref else schema
-
-
-def _routes(app: FastAPI) -> list[Any]:
-    return list(
-        fastapi_routing.iter_route_contexts(app.routes)
-        if hasattr(fastapi_routing, "iter_route_contexts")
-        else app.routes
-    )
-
-
-def _calls(dependant: Any) -> set[Any]:
-    found = {dependant.call}
-    for sub in dependant.dependencies:
-        found |= _calls(sub)
-    return found
-
-
-def _token_required(app: FastAPI) -> set[tuple[str, str]]:
-    """Routes that refuse anonymous callers (those whose dependencies include `current_principal`)."""
-    return {
-        (method, route.path)
-        for route in _routes(app)
-        if getattr(route, "dependant", None) is not None and current_principal in _calls(route.dependant)
-        for method in route.methods or ()
-    }
-
-
 def _operations(app: FastAPI) -> list[Operation]:
-    document = app.openapi()
-    schemas = document.get("components", {}).get("schemas", {})
-    required = _token_required(app)
-    return [
-        Operation(method.upper(), path, spec, schemas, (method.upper(), path) in required)
-        for path, item in document["paths"].items()
-        for method, spec in item.items()
-    ]
+    return operations_of(app, "")
 
 
-def _methods_by_path(app: FastAPI) -> dict[str, set[str]]:
-    methods: dict[str, set[str]] = {}
-    for route in _routes(app):
-        if getattr(route, "path", None):
-            methods.setdefault(route.path, set()).update(route.methods or ())
-    return methods
+_routes = routes
+_token_required = token_required
+_methods_by_path = methods_by_path
 
 
 # ---- fixtures -------------------------------------------------------------------------------------
@@ -653,8 +568,7 @@ async def test_invalid_tokens_are_401_wherever_a_token_is_read(
 
 # ---- generated junk -------------------------------------------------------------------------------
 
-any_text = st.text(st.characters(exclude_categories=()), max_size=40)
-plausible = st.sampled_from(
+JUNK = Junk.seasoned_with(
     [
         "lead",
         "member",
@@ -673,31 +587,7 @@ plausible = st.sampled_from(
         str(uuid.UUID(int=0)),
     ]
 )
-json_scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | any_text
-    | plausible
-)
-junk_json = st.recursive(
-    json_scalars,
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(any_text | plausible, children, max_size=4)
-    ),
-    max_leaves=12,
-)
-
-
-def near_miss(op: Operation) -> st.SearchStrategy[dict[str, Any]]:
-    """Objects with the endpoint's own field names holding junk, sometimes with an extra field."""
-    fields = dict.fromkeys(op.field_kinds(), junk_json)
-    return st.builds(
-        lambda known, extra: {**extra, **known},
-        st.fixed_dictionaries({}, optional=fields),
-        st.dictionaries(any_text, json_scalars, max_size=1),
-    )
+plausible, json_scalars, junk_json, near_miss = JUNK.words, JUNK.scalars, JUNK.json, JUNK.near_miss
 
 
 @JUNK_SETTINGS

@@ -21,11 +21,12 @@ import jwt as pyjwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI
-from fastapi import routing as fastapi_routing
 from hypothesis import given
 from hypothesis import strategies as st
 from identity_api import ISSUER, PASSWORD, IdentityApi, Person, bearer
 
+from openapi_operations import Junk, Operation, any_text, methods_by_path, routes, token_required
+from openapi_operations import operations as operations_of
 from problem_probe import (
     INVALID_UUIDS,
     JUNK_SETTINGS,
@@ -88,81 +89,13 @@ MALFORMED_JSON = [
 # ---- the endpoints, as the running app describes them ------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Operation:
-    method: str
-    path: str
-    spec: dict[str, Any] = field(compare=False, repr=False)
-    schemas: dict[str, Any] = field(compare=False, repr=False)
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return self.method, self.path
-
-    @property
-    def secured(self) -> bool:
-        return bool(self.spec.get("security"))
-
-    @property
-    def path_params(self) -> dict[str, dict[str, Any]]:
-        return {p["name"]: p["schema"] for p in self.spec.get("parameters", []) if p["in"] == "path"}
-
-    @property
-    def query_params(self) -> list[str]:
-        return [p["name"] for p in self.spec.get("parameters", []) if p["in"] == "query"]
-
-    @property
-    def json_body(self) -> bool:
-        return "application/json" in self.spec.get("requestBody", {}).get("content", {})
-
-    @property
-    def any_body(self) -> bool:
-        return "requestBody" in self.spec
-
-    @property
-    def body_required(self) -> bool:
-        return bool(self.spec.get("requestBody", {}).get("required"))
-
-    def body_schema(self) -> dict[str, Any]:
-        schema = self.spec["requestBody"]["content"]["application/json"]["schema"]
-        alternatives = [self._resolve(s) for s in schema.get("anyOf", [schema])]
-        return next(s for s in alternatives if s.get("type") == "object")
-
-    def field_kinds(self) -> dict[str, set[str]]:
-        """Each body field with the JSON types it accepts."""
-        kinds: dict[str, set[str]] = {}
-        for name, schema in self.body_schema().get("properties", {}).items():
-            alternatives = [self._resolve(s) for s in schema.get("anyOf", [schema])]
-            kinds[name] = {str(s.get("type")) for s in alternatives}
-        return kinds
-
-    def _resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
-        ref = schema.get("$ref")
-        return self._resolve(self.schemas[ref.rsplit("/", 1)[-1]]) if ref else schema
-
-
 def _operations(app: FastAPI) -> list[Operation]:
-    document = app.openapi()
-    schemas = document.get("components", {}).get("schemas", {})
-    return [
-        Operation(method.upper(), path, spec, schemas)
-        for path, item in document["paths"].items()
-        for method, spec in item.items()
-    ]
+    return operations_of(app, "")
 
 
-def _methods_by_path(app: FastAPI) -> dict[str, set[str]]:
-    """Every route path with its methods, including routes left out of the OpenAPI document."""
-    routes: list[Any] = list(
-        fastapi_routing.iter_route_contexts(app.routes)
-        if hasattr(fastapi_routing, "iter_route_contexts")
-        else app.routes
-    )
-    methods: dict[str, set[str]] = {}
-    for route in routes:
-        if route.path:
-            methods.setdefault(route.path, set()).update(route.methods or ())
-    return methods
+_routes = routes
+_token_required = token_required
+_methods_by_path = methods_by_path
 
 
 # ---- fixtures -------------------------------------------------------------------------------------
@@ -693,8 +626,7 @@ async def test_bad_revocation_requests_are_400(raw_http: httpx.AsyncClient, requ
 # ---- generated junk -------------------------------------------------------------------------------
 
 # Text of any code point, lone surrogates included (they travel as \\ud800 escapes in JSON).
-any_text = st.text(st.characters(exclude_categories=()), max_size=40)
-plausible = st.sampled_from(
+JUNK = Junk.seasoned_with(
     [
         "owner",
         "admin",
@@ -714,31 +646,7 @@ plausible = st.sampled_from(
         "null",
     ]
 )
-json_scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | any_text
-    | plausible
-)
-junk_json = st.recursive(
-    json_scalars,
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(any_text | plausible, children, max_size=4)
-    ),
-    max_leaves=12,
-)
-
-
-def near_miss(op: Operation) -> st.SearchStrategy[dict[str, Any]]:
-    """Objects with the endpoint's own field names holding junk, sometimes with an extra field."""
-    fields = dict.fromkeys(op.field_kinds(), junk_json)
-    return st.builds(
-        lambda known, extra: {**extra, **known},
-        st.fixed_dictionaries({}, optional=fields),
-        st.dictionaries(any_text, json_scalars, max_size=1),
-    )
+plausible, json_scalars, junk_json, near_miss = JUNK.words, JUNK.scalars, JUNK.json, JUNK.near_miss
 
 
 @JUNK_SETTINGS
