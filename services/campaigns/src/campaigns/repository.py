@@ -325,6 +325,12 @@ class CampaignRepository:
             {"_id": coalition_id}, {"$set": fields}, upsert=True, session=session
         )
 
+    async def ensure_coalition(self, coalition_id: UUID, session: Session) -> None:
+        """Know the coalition exists (its own events may come later: they are on another topic)."""
+        await self.db[COALITIONS].update_one(
+            {"_id": coalition_id}, {"$setOnInsert": {"status": "active"}}, upsert=True, session=session
+        )
+
     async def get_coalition(self, coalition_id: UUID, session: Session | None = None) -> Document | None:
         return await self.db[COALITIONS].find_one({"_id": coalition_id}, session=session)
 

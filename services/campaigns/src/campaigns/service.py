@@ -1134,6 +1134,7 @@ class CampaignService:
             "updated_at": utcnow(),
         }
         await self.repo.upsert_membership(doc, session)
+        await self.repo.ensure_coalition(payload.coalition_id, session)
         if payload.state in ("left", "removed"):
             for link in await self.repo.active_adopter_links(
                 payload.coalition_id, payload.organization_id, session
