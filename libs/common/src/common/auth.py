@@ -23,6 +23,7 @@ from joserfc.jwk import ECKey, KeySet
 from pydantic import BaseModel, ConfigDict, Field
 
 from common.errors import Forbidden, Unauthenticated
+from common.settings import AuthSettings
 
 ACCESS_TOKEN_ALGORITHM = "ES256"  # noqa: S105 - an algorithm name
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - a media type
@@ -200,6 +201,16 @@ class TokenVerifier:
 
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from the identity service")
+
+
+def verifier_for(settings: AuthSettings, keys: KeySource | None = None) -> TokenVerifier:
+    """The token verifier of a resource service: identity's JWKS (or `keys`) and the expected claims."""
+    return TokenVerifier(
+        keys or JwksKeySource(settings.auth_jwks_url, cache_seconds=settings.auth_jwks_cache_seconds),
+        issuer=settings.auth_issuer,
+        audience=settings.auth_audience,
+        leeway=settings.auth_leeway_seconds,
+    )
 
 
 async def optional_principal(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,13 +15,11 @@ from campaigns.messaging.publishers import declare_publishers
 from campaigns.messaging.subscribers import register_consumers
 from campaigns.repository import INDEXES, CampaignRepository
 from campaigns.service import CampaignService
-from common.auth import JwksKeySource, KeySource, TokenVerifier
+from common.auth import KeySource, verifier_for
 from common.events import source_urn
-from common.runtime import Role, Runtime
+from common.runtime import Role, Runtime, every, stop_task
 from common.telemetry import configure_tracing
 from common.web import install_common
-
-log = logging.getLogger(__name__)
 
 DESCRIPTION = """
 Advocacy campaigns (petitions, letters, events, story collections, shares) owned by an organization or a
@@ -57,25 +53,17 @@ def create_app(
     )
     holder["service"] = service
 
-    async def apply_schedules() -> None:
-        while True:
-            await asyncio.sleep(settings.schedule_sweep_seconds)
-            try:
-                await service.apply_due_schedules()
-            except Exception:
-                log.exception("applying scheduled launches and closes failed; will retry")
-
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
-        scheduler = asyncio.create_task(apply_schedules()) if role.runs_consumers else None
+        scheduler = None
+        if role.runs_consumers:
+            work = every(settings.schedule_sweep_seconds, service.apply_due_schedules, "applying schedules")
+            scheduler = asyncio.create_task(work)
         try:
             yield
         finally:
-            if scheduler is not None:
-                scheduler.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await scheduler
+            await stop_task(scheduler)
             await runtime.stop()
 
     app = FastAPI(title="Campaigns service", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
@@ -85,12 +73,7 @@ def create_app(
     app.state.public_rate_limiter = RateLimiter(
         settings.public_rate_limit, settings.public_rate_window_seconds
     )
-    app.state.token_verifier = TokenVerifier(
-        keys or JwksKeySource(settings.auth_jwks_url, cache_seconds=settings.auth_jwks_cache_seconds),
-        issuer=settings.auth_issuer,
-        audience=settings.auth_audience,
-        leeway=settings.auth_leeway_seconds,
-    )
+    app.state.token_verifier = verifier_for(settings, keys)
     install_common(
         app,
         service=SERVICE,

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,13 +14,11 @@ from coalition.messaging.publishers import declare_publishers
 from coalition.messaging.subscribers import register_consumers
 from coalition.repository import INDEXES, CoalitionRepository
 from coalition.service import CoalitionService
-from common.auth import JwksKeySource, KeySource, TokenVerifier
+from common.auth import KeySource, verifier_for
 from common.events import source_urn
-from common.runtime import Role, Runtime
+from common.runtime import Role, Runtime, every, stop_task
 from common.telemetry import configure_tracing
 from common.web import install_common
-
-log = logging.getLogger(__name__)
 
 DESCRIPTION = """
 Coalitions of organizations, their members' roles and lifecycle, and data-sharing agreements. Tokens
@@ -54,37 +50,26 @@ def create_app(
     )
     holder["service"] = service
 
-    async def sweep_invitations() -> None:
-        while True:
-            await asyncio.sleep(settings.expiry_sweep_seconds)
-            try:
-                await service.expire_due_invitations()
-            except Exception:
-                log.exception("expiring invitations failed; will retry")
-
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
-        sweeper = asyncio.create_task(sweep_invitations()) if role.runs_consumers else None
+        sweeper = None
+        if role.runs_consumers:
+            sweep = every(
+                settings.expiry_sweep_seconds, service.expire_due_invitations, "expiring invitations"
+            )
+            sweeper = asyncio.create_task(sweep)
         try:
             yield
         finally:
-            if sweeper is not None:
-                sweeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await sweeper
+            await stop_task(sweeper)
             await runtime.stop()
 
     app = FastAPI(title="Coalition service", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.runtime = runtime
     app.state.coalition = service
-    app.state.token_verifier = TokenVerifier(
-        keys or JwksKeySource(settings.auth_jwks_url, cache_seconds=settings.auth_jwks_cache_seconds),
-        issuer=settings.auth_issuer,
-        audience=settings.auth_audience,
-        leeway=settings.auth_leeway_seconds,
-    )
+    app.state.token_verifier = verifier_for(settings, keys)
     install_common(
         app,
         service=SERVICE,

@@ -10,14 +10,14 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
-from common.auth import JwksKeySource, KeySource, TokenVerifier
+from common.auth import KeySource, verifier_for
 from common.events import source_urn
-from common.runtime import Role, Runtime
+from common.runtime import Role, Runtime, stop_task
 from common.telemetry import configure_tracing
 from common.web import install_common
 from notifications.api import routes
 from notifications.config import SERVICE, Settings
-from notifications.delivery import DeliveryWorker, stop_task
+from notifications.delivery import DeliveryWorker
 from notifications.intake import EventIntake
 from notifications.mailer import Mailer
 from notifications.messaging.publishers import declare_publishers
@@ -97,12 +97,7 @@ def create_app(
     app.state.notices = notices
     app.state.delivery = delivery
     app.state.mailer = mailer
-    app.state.token_verifier = TokenVerifier(
-        keys or JwksKeySource(settings.auth_jwks_url, cache_seconds=settings.auth_jwks_cache_seconds),
-        issuer=settings.auth_issuer,
-        audience=settings.auth_audience,
-        leeway=settings.auth_leeway_seconds,
-    )
+    app.state.token_verifier = verifier_for(settings, keys)
     install_common(
         app,
         service=SERVICE,

@@ -10,7 +10,6 @@ the message's next state and the published events commit in one transaction.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
 import json
 import logging
@@ -363,11 +362,3 @@ def _describe(response: Response | None) -> str | None:
     if response.error:
         return response.error
     return f"HTTP {response.status}"
-
-
-async def stop_task(task: asyncio.Task[None] | None) -> None:
-    if task is None:
-        return
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
