@@ -33,11 +33,28 @@ class Settings(ServiceSettings, MongoSettings, KafkaSettings, TelemetrySettings)
     bootstrap_admin_password: SecretStr | None = Field(
         None, description="Password of the first platform admin (only used when it is created)"
     )
-    login_free_failures: int = Field(5, ge=1, description="Failed logins tolerated before a lockout")
-    login_base_lockout_seconds: int = Field(
-        30, ge=1, description="First lockout; it doubles with each failure"
+    login_free_failures: int = Field(
+        5,
+        ge=1,
+        description="Failed sign-ins to one account from one client address before that pair is locked",
     )
-    login_max_lockout_seconds: int = Field(900, ge=1, description="Longest lockout")
+    login_base_lockout_seconds: int = Field(
+        30, ge=1, description="First lock of an (account, address) pair; it doubles with each further failure"
+    )
+    login_max_lockout_seconds: int = Field(
+        900, ge=1, description="Longest lock of an (account, address) pair"
+    )
+    login_account_ceiling: int = Field(
+        100,
+        ge=1,
+        description="Sign-in attempts one account may see from all addresses together per window "
+        "(against guessing distributed over many addresses)",
+    )
+    login_account_window_seconds: int = Field(900, ge=1, description="The window of the per-account ceiling")
+    trust_forwarded_for: bool = Field(
+        False,
+        description="Take the client address from X-Forwarded-For (only behind a proxy that sets it)",
+    )
     argon2_time_cost: int = Field(3, ge=1, description="argon2id iterations")
     argon2_memory_kib: int = Field(65536, ge=8192, description="argon2id memory in KiB")
 

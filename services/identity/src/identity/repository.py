@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -20,7 +21,7 @@ MEMBERSHIPS = "memberships"
 INVITATIONS = "invitations"
 API_CLIENTS = "api_clients"
 REFRESH_TOKENS = "refresh_tokens"
-LOGIN_THROTTLE = "login_throttle"
+LOGIN_ATTEMPTS = "login_attempts"
 
 INDEXES = (
     Indexes(ORGANIZATIONS, (IndexModel([("slug", ASCENDING)], unique=True, name="slug_unique"),)),
@@ -48,7 +49,7 @@ INDEXES = (
             IndexModel([("expires_at", ASCENDING)], name="expired_ttl", expireAfterSeconds=24 * 3600),
         ),
     ),
-    Indexes(LOGIN_THROTTLE, (IndexModel([("expires_at", ASCENDING)], name="ttl", expireAfterSeconds=0),)),
+    Indexes(LOGIN_ATTEMPTS, (IndexModel([("expires_at", ASCENDING)], name="ttl", expireAfterSeconds=0),)),
     Indexes(SIGNING_KEYS, (IndexModel([("created_at", ASCENDING)], name="by_age"),)),
 )
 
@@ -59,6 +60,27 @@ def _org(doc: Document) -> Organization:
 
 def _user(doc: Document) -> User:
     return User.model_validate({**doc, "id": doc["_id"]})
+
+
+@dataclass(frozen=True)
+class LoginCounter:
+    """A login throttle counter after an attempt to count on it."""
+
+    granted: bool
+    attempts: int
+    strikes: int
+    locked_until: datetime | None
+    expires_at: datetime
+
+
+def _counter(doc: Document) -> LoginCounter:
+    return LoginCounter(
+        granted=bool(doc["granted"]),
+        attempts=int(doc.get("attempts", 0)),
+        strikes=int(doc.get("strikes", 0)),
+        locked_until=doc.get("locked_until"),
+        expires_at=doc["expires_at"],
+    )
 
 
 class IdentityRepository:
@@ -224,21 +246,81 @@ class IdentityRepository:
             {"user_id": user_id, "status": "active"}, {"$set": {"status": "revoked", "revoked_at": at}}
         )
 
-    # login throttle
-    async def throttle_state(self, username: str) -> Document | None:
-        return await self.db[LOGIN_THROTTLE].find_one({"_id": username})
+    # login throttle: counters keyed by digests of (account, source) pairs and of accounts
+    async def reserve_pair_attempt(
+        self, key: str, *, now: datetime, limit: int, forget_at: datetime
+    ) -> LoginCounter:
+        """Count one attempt unless the pair is locked or `limit` attempts already count; one atomic step.
 
-    async def record_failure(self, username: str, at: datetime, expires_at: datetime) -> int:
-        doc = await self.db[LOGIN_THROTTLE].find_one_and_update(
-            {"_id": username},
-            {"$inc": {"failures": 1}, "$set": {"last_failure_at": at, "expires_at": expires_at}},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
+        Concurrent attempts cannot all slip past the check: the check and the count are one update.
+        """
+        stale = {"$or": [{"$eq": [{"$type": "$expires_at"}, "missing"]}, {"$lte": ["$expires_at", now]}]}
+        pipeline: list[dict[str, Any]] = [
+            {
+                "$set": {
+                    "attempts": {"$cond": [stale, 0, {"$ifNull": ["$attempts", 0]}]},
+                    "strikes": {"$cond": [stale, 0, {"$ifNull": ["$strikes", 0]}]},
+                    "locked_until": {"$cond": [stale, None, {"$ifNull": ["$locked_until", None]}]},
+                }
+            },
+            {
+                "$set": {
+                    "granted": {
+                        "$and": [{"$lt": ["$attempts", limit]}, {"$not": [{"$gt": ["$locked_until", now]}]}]
+                    }
+                }
+            },
+            {
+                "$set": {
+                    "attempts": {"$cond": ["$granted", {"$add": ["$attempts", 1]}, "$attempts"]},
+                    "expires_at": forget_at,
+                }
+            },
+        ]
+        doc = await self.db[LOGIN_ATTEMPTS].find_one_and_update(
+            {"_id": key}, pipeline, upsert=True, return_document=ReturnDocument.AFTER
         )
-        return int(doc["failures"]) if doc else 1
+        assert doc is not None
+        return _counter(doc)
 
-    async def set_lock(self, username: str, until: datetime | None) -> None:
-        await self.db[LOGIN_THROTTLE].update_one({"_id": username}, {"$set": {"locked_until": until}})
+    async def strikes_of(self, key: str) -> int:
+        doc = await self.db[LOGIN_ATTEMPTS].find_one({"_id": key}, {"strikes": 1})
+        return int(doc.get("strikes", 0)) if doc else 0
 
-    async def clear_failures(self, username: str) -> None:
-        await self.db[LOGIN_THROTTLE].delete_one({"_id": username})
+    async def lock_pair(self, key: str, *, at_least: int, until: datetime, keep: int) -> bool:
+        """Lock a pair whose counted attempts reached `at_least`; `keep` attempts stay counted after it."""
+        result = await self.db[LOGIN_ATTEMPTS].update_one(
+            {"_id": key, "attempts": {"$gte": at_least}},
+            {"$set": {"locked_until": until, "attempts": keep}, "$inc": {"strikes": 1}},
+        )
+        return result.modified_count == 1
+
+    async def reserve_account_attempt(
+        self, key: str, *, now: datetime, ceiling: int, window_ends: datetime
+    ) -> LoginCounter:
+        """Count one attempt in the account's current window unless `ceiling` already count; atomic."""
+        stale = {"$or": [{"$eq": [{"$type": "$expires_at"}, "missing"]}, {"$lte": ["$expires_at", now]}]}
+        pipeline: list[dict[str, Any]] = [
+            {
+                "$set": {
+                    "attempts": {"$cond": [stale, 0, {"$ifNull": ["$attempts", 0]}]},
+                    "expires_at": {"$cond": [stale, window_ends, "$expires_at"]},
+                }
+            },
+            {"$set": {"granted": {"$lt": ["$attempts", ceiling]}}},
+            {"$set": {"attempts": {"$cond": ["$granted", {"$add": ["$attempts", 1]}, "$attempts"]}}},
+        ]
+        doc = await self.db[LOGIN_ATTEMPTS].find_one_and_update(
+            {"_id": key}, pipeline, upsert=True, return_document=ReturnDocument.AFTER
+        )
+        assert doc is not None
+        return _counter(doc)
+
+    async def release_attempt(self, key: str) -> None:
+        """Uncount one attempt (it succeeded, or was refused for another reason before any verification)."""
+        await self.db[LOGIN_ATTEMPTS].update_one(
+            {"_id": key, "attempts": {"$gt": 0}}, {"$inc": {"attempts": -1}}
+        )
+
+    async def forget(self, key: str) -> None:
+        await self.db[LOGIN_ATTEMPTS].delete_one({"_id": key})

@@ -22,7 +22,7 @@ from identity.config import Settings
 from identity.domain import memberships as rules
 from identity.domain.memberships import OrgRole
 from identity.domain.organizations import EDITABLE_FIELDS, Organization, OrgKind, OrgStatus, slug_is_allowed
-from identity.domain.throttle import LoginThrottlePolicy
+from identity.domain.throttle import LoginThrottlePolicy, account_key, pair_key, source_of
 from identity.domain.tokens import narrow_scopes, org_roles_claim, validate_client_scopes
 from identity.domain.users import User, normalize_email, password_problems
 from identity.keys import SigningKeys, token_times
@@ -80,6 +80,8 @@ class IdentityService:
             free_failures=settings.login_free_failures,
             base_lockout=timedelta(seconds=settings.login_base_lockout_seconds),
             max_lockout=timedelta(seconds=settings.login_max_lockout_seconds),
+            account_ceiling=settings.login_account_ceiling,
+            account_window=timedelta(seconds=settings.login_account_window_seconds),
         )
 
     # ---- helpers ---------------------------------------------------------------------------------
@@ -665,31 +667,56 @@ class IdentityService:
             refresh_token=refresh,
         )
 
-    async def _check_lock(self, username: str) -> None:
-        state = await self.repo.throttle_state(username)
-        locked_until = state.get("locked_until") if state else None
-        now = utcnow()
-        if locked_until is not None and locked_until > now:
-            wait = int((locked_until - now).total_seconds()) + 1
-            raise TooManyRequests(
-                f"too many failed sign-ins; try again in {wait} seconds",
-                retry_after=wait,
-                error="invalid_grant",
-            )
+    async def _reserve_login(self, account: str, source: str) -> tuple[str, str]:
+        """Count this attempt before any password is checked, or refuse it (429) when over a limit."""
+        now, policy = utcnow(), self.throttle
+        pair, whole = pair_key(account, source), account_key(account)
+        counted = await self.repo.reserve_pair_attempt(
+            pair, now=now, limit=policy.free_failures, forget_at=now + policy.forget_after
+        )
+        if not counted.granted:
+            # Locked, or the last free attempts are still being verified (their lock is moments away).
+            until = counted.locked_until or now + policy.base_lockout
+            raise self._too_many(until - now)
+        ceiling = await self.repo.reserve_account_attempt(
+            whole, now=now, ceiling=policy.account_ceiling, window_ends=now + policy.account_window
+        )
+        if not ceiling.granted:
+            await self.repo.release_attempt(pair)
+            raise self._too_many(ceiling.expires_at - now)
+        return pair, whole
 
-    async def _record_failed_login(self, username: str) -> None:
-        now = utcnow()
-        failures = await self.repo.record_failure(username, now, now + self.throttle.max_lockout * 4)
-        await self.repo.set_lock(username, self.throttle.locked_until(failures, now))
+    @staticmethod
+    def _too_many(wait: timedelta) -> TooManyRequests:
+        seconds = max(1, int(wait.total_seconds()) + 1)
+        return TooManyRequests(
+            f"too many failed sign-ins; try again in {seconds} seconds",
+            retry_after=seconds,
+            error="invalid_grant",
+        )
 
-    async def password_grant(self, *, username: str, password: str, scope: str | None) -> TokenGrant:
+    async def _login_failed(self, pair: str) -> None:
+        """After a wrong password: lock the pair once its free attempts are used up, longer each time."""
+        now, policy = utcnow(), self.throttle
+        strikes = await self.repo.strikes_of(pair)
+        await self.repo.lock_pair(
+            pair,
+            at_least=policy.free_failures,
+            until=now + policy.lockout(strikes),
+            keep=policy.free_failures - 1,
+        )
+
+    async def password_grant(
+        self, *, username: str, password: str, scope: str | None, source: str
+    ) -> TokenGrant:
         email = normalize_email(username)
-        await self._check_lock(email)
+        pair, whole = await self._reserve_login(email, source_of(source))
         user = await self.repo.find_user_by_email(email)
         if not await self.hasher.verify(user["password_hash"] if user else None, password) or user is None:
-            await self._record_failed_login(email)
+            await self._login_failed(pair)
             raise OAuthError("invalid_grant", "the e-mail address or password is wrong")
-        await self.repo.clear_failures(email)
+        await self.repo.forget(pair)
+        await self.repo.release_attempt(whole)
         if self.hasher.needs_rehash(user["password_hash"]):
             await self.repo.update_user(user["_id"], {"password_hash": await self.hasher.hash(password)})
         return await self._user_grant(user, family_id=str(uuid.uuid4()), scope=scope or "openid profile")

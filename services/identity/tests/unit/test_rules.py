@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from hypothesis import given
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from common.errors import Conflict, DomainError, Forbidden
 from identity.domain.memberships import OrgRole, check_removal, check_role_change
 from identity.domain.organizations import slug_is_allowed
-from identity.domain.throttle import LoginThrottlePolicy
+from identity.domain.throttle import LoginThrottlePolicy, account_key, pair_key, source_of
 from identity.domain.users import password_problems
 
 roles = st.sampled_from(list(OrgRole))
@@ -101,11 +101,34 @@ def test_lockouts_start_after_the_free_failures_and_double_up_to_a_cap() -> None
     policy = LoginThrottlePolicy(
         free_failures=5, base_lockout=timedelta(seconds=30), max_lockout=timedelta(minutes=15)
     )
-    now = datetime(2026, 1, 1, tzinfo=UTC)
 
-    assert policy.locked_until(4, now) is None
+    assert policy.lockout_after(4) == timedelta(0)
     assert [policy.lockout_after(n).total_seconds() for n in (5, 6, 7)] == [30, 60, 120]
     assert policy.lockout_after(50) == timedelta(minutes=15)
+    assert [policy.lockout(strikes).total_seconds() for strikes in (0, 1, 2)] == [30, 60, 120]
+
+
+@pytest.mark.parametrize(
+    ("address", "source"),
+    [
+        ("192.0.2.7", "192.0.2.7"),
+        ("2001:db8:1:2::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),
+        ("::ffff:192.0.2.7", "192.0.2.7"),
+        ("testclient", "testclient"),
+    ],
+)
+def test_an_ipv6_client_counts_as_its_whole_64_network(address: str, source: str) -> None:
+    assert source_of(address) == source
+
+
+def test_throttle_keys_do_not_keep_addresses_in_clear() -> None:
+    key = pair_key("maria@example.org", "192.0.2.7")
+
+    assert "maria" not in key
+    assert "192.0.2.7" not in key
+    assert key != pair_key("maria@example.org", "192.0.2.8")
+    assert "maria" not in account_key("maria@example.org")
 
 
 @pytest.mark.parametrize(

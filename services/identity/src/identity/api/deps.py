@@ -15,3 +15,15 @@ def get_service(request: Request) -> IdentityService:
 
 
 ServiceDep = Annotated[IdentityService, Depends(get_service)]
+
+
+def client_address(request: Request) -> str:
+    """The caller's address: the connection's peer, or X-Forwarded-For's first hop behind a trusted proxy."""
+    if request.app.state.settings.trust_forwarded_for:
+        first = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
+        if first:
+            return first
+    return request.client.host if request.client else "unknown"
+
+
+ClientAddress = Annotated[str, Depends(client_address)]

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from common.auth import ACCESS_TOKEN_ALGORITHM
-from identity.api.deps import ServiceDep
+from identity.api.deps import ClientAddress, ServiceDep
 from identity.api.schemas import TokenResponse
 from identity.service import OAuthError, TokenGrant
 
@@ -91,7 +91,7 @@ async def _form(request: Request) -> dict[str, str]:
         }
     },
 )
-async def token(request: Request, service: ServiceDep) -> JSONResponse:
+async def token(request: Request, service: ServiceDep, address: ClientAddress) -> JSONResponse:
     form = await _form(request)
     grant_type = _required(form, "grant_type")
     grant: TokenGrant
@@ -100,6 +100,7 @@ async def token(request: Request, service: ServiceDep) -> JSONResponse:
             username=_required(form, "username"),
             password=_required(form, "password"),
             scope=form.get("scope"),
+            source=address,
         )
     elif grant_type == "refresh_token":
         grant = await service.refresh_grant(refresh_token=_required(form, "refresh_token"))
