@@ -240,7 +240,22 @@ class CampaignsWorld(CoalitionWorld):
         headers = {"Idempotency-Key": key} if key else {}
         return await self.campaigns.post(f"/v1/public/links/{ref}/{path}", json=body, headers=headers)
 
+    async def counted(self, campaign_id: str) -> None:
+        """Wait until the aggregator has counted every action recorded so far on the campaign.
+
+        Totals are eventually consistent (the aggregator counts recorded actions in batches); the
+        test waits on the real condition, the `counted` marks written with the totals.
+        """
+        actions = self.campaigns_app.state.runtime.db["actions"]
+        query = {"campaign_id": uuid.UUID(campaign_id), "counted": False}
+
+        async def done() -> bool:
+            return await actions.count_documents(query) == 0
+
+        await eventually(done, within=30, message="the aggregator to count the campaign's actions")
+
     async def stats(self, campaign_id: str, org: Org) -> dict[str, Any]:
+        await self.counted(campaign_id)
         response = await self.campaigns.get(f"/v1/campaigns/{campaign_id}/stats", headers=org.headers)
         assert response.status_code == 200, response.text
         return dict(response.json())
@@ -267,7 +282,8 @@ class CampaignsWorld(CoalitionWorld):
         return await self.campaigns.post(f"/v1/public/supporter{path}", json={"token": token, **fields})
 
     async def relayed(self, campaign_id: str) -> None:
-        """Wait until the outbox has published every event about the campaign."""
+        """Wait until the outbox has published every event about the campaign (the aggregator's too)."""
+        await self.counted(campaign_id)
         outbox = self.campaigns_app.state.runtime.db["outbox"]
 
         async def done() -> bool:

@@ -125,6 +125,25 @@ class EventConsumer:
         )
         return Outcome.DEAD_LETTERED
 
+    async def validated(self, message: IncomingMessage) -> EventPayload | None:
+        """The message's payload if a handler takes it; poison is dead-lettered and gives None.
+
+        For consumers that apply their events in batches rather than one transaction each.
+        """
+        try:
+            event, handler = self._decode(message)
+        except PoisonMessage as poison:
+            await self._dead_letter(message, poison.reason, poison.detail, attempts=0)
+            return None
+        if handler is None:
+            return None
+        try:
+            payload: EventPayload = handler.model.model_validate(event.data)
+        except ValidationError as exc:
+            await self._dead_letter(message, "invalid-payload", str(exc), attempts=0)
+            return None
+        return payload
+
     def _decode(self, message: IncomingMessage) -> tuple[CloudEvent, Handler[Any] | None]:
         try:
             event = CloudEvent.from_bytes(message.body)

@@ -1,9 +1,12 @@
 """Transactional outbox: events are staged in the same transaction as the state change, then relayed.
 
-Each record carries its topic, its key (the aggregate id) and a per-key sequence number taken from a
-counter document in the same transaction. Because two transactions that take the same key's counter
-conflict, a committed record with sequence N implies every record of that key below N is committed
-too, so relaying a key's pending records in sequence order keeps per-aggregate order. One relay at a
+Each record carries its topic, its key (the aggregate id) and, when the aggregate's events must keep
+their order, a per-key sequence number taken from a counter document in the same transaction. Because
+two transactions that take the same key's counter conflict, a committed record with sequence N implies
+every record of that key below N is committed too, so relaying a key's pending records in sequence
+order keeps per-aggregate order. Events whose order does not matter (each supporter action stands on
+its own) are staged unordered: no counter, so concurrent transactions of one key never conflict on it;
+the key still chooses the Kafka partition. One relay at a
 time holds a lease; any replica takes over when the lease expires. Delivery is at-least-once: a crash
 between publish and mark-sent publishes again, and consumers skip what their inbox has seen.
 """
@@ -38,37 +41,60 @@ OUTBOX_INDEXES = (
         OUTBOX,
         (
             IndexModel([("status", ASCENDING), ("_id", ASCENDING)], name="pending_in_order"),
-            IndexModel([("key", ASCENDING), ("seq", ASCENDING)], name="key_seq", unique=True),
+            IndexModel(
+                [("key", ASCENDING), ("seq", ASCENDING)],
+                name="key_seq_ordered",
+                unique=True,
+                partialFilterExpression={"seq": {"$exists": True}},
+            ),
+            IndexModel([("key", ASCENDING), ("status", ASCENDING)], name="pending_by_key"),
             IndexModel([("sent_at", ASCENDING)], name="sent_ttl", expireAfterSeconds=7 * 24 * 3600),
         ),
     ),
 )
 
 
-async def stage_event(db: Database, session: Session, *, topic: str, key: str, event: CloudEvent) -> None:
-    """Record `event` for publication, inside the caller's transaction."""
-    counter = await db[OUTBOX_KEYS].find_one_and_update(
-        {"_id": key},
-        {"$inc": {"seq": 1}},
-        upsert=True,
-        return_document=ReturnDocument.AFTER,
-        session=session,
-    )
-    assert counter is not None
+LEGACY_INDEXES = {OUTBOX: ("key_seq",)}  # replaced by key_seq_ordered (unordered records have no seq)
+
+
+async def drop_legacy_indexes(db: Database) -> None:
+    """Drop outbox indexes of earlier versions that would refuse unordered records."""
+    for collection, names in LEGACY_INDEXES.items():
+        existing = await db[collection].index_information()
+        for name in names:
+            if name in existing:
+                await db[collection].drop_index(name)
+
+
+async def stage_event(
+    db: Database, session: Session, *, topic: str, key: str, event: CloudEvent, ordered: bool = True
+) -> None:
+    """Record `event` for publication, inside the caller's transaction.
+
+    `ordered=False` skips the key's sequence counter: the event is published after the key's
+    earlier records are picked up, but in no guaranteed order among other unordered records.
+    """
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
-    await db[OUTBOX].insert_one(
-        {
-            "topic": topic,
-            "key": key,
-            "seq": counter["seq"],
-            "event": event.model_dump(mode="json", exclude_none=True),
-            "trace": carrier,
-            "status": PENDING,
-            "created_at": utcnow(),
-        },
-        session=session,
-    )
+    record: Document = {
+        "topic": topic,
+        "key": key,
+        "event": event.model_dump(mode="json", exclude_none=True),
+        "trace": carrier,
+        "status": PENDING,
+        "created_at": utcnow(),
+    }
+    if ordered:
+        counter = await db[OUTBOX_KEYS].find_one_and_update(
+            {"_id": key},
+            {"$inc": {"seq": 1}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+        assert counter is not None
+        record["seq"] = counter["seq"]
+    await db[OUTBOX].insert_one(record, session=session)
 
 
 class EventSink(Protocol):
@@ -100,9 +126,10 @@ class Outbox:
         subject: str,
         orgid: str | None = None,
         coalitionid: str | None = None,
+        ordered: bool = True,
     ) -> CloudEvent:
         event = make_event(payload, source=self.source, subject=subject, orgid=orgid, coalitionid=coalitionid)
-        await stage_event(self.db, session, topic=payload.topic, key=key, event=event)
+        await stage_event(self.db, session, topic=payload.topic, key=key, event=event, ordered=ordered)
         return event
 
 
@@ -158,11 +185,20 @@ class OutboxRelay:
     async def _publish_key(self, key: str) -> int:
         async with self._limit:
             records = (
-                await self.db[OUTBOX].find({"key": key, "status": PENDING}).sort("seq", ASCENDING).to_list()
+                await self.db[OUTBOX]
+                .find({"key": key, "status": PENDING})
+                .sort([("seq", ASCENDING), ("_id", ASCENDING)])
+                .to_list()
             )
             published: list[Any] = []
             try:
-                for record in records:
+                # Unordered records (no seq: they sort first) go out together; ordered ones one by one.
+                unordered = [r for r in records if "seq" not in r]
+                for chunk in range(0, len(unordered), 256):
+                    batch = unordered[chunk : chunk + 256]
+                    await asyncio.gather(*(self._publish(r) for r in batch))
+                    published.extend(r["_id"] for r in batch)
+                for record in records[len(unordered) :]:
                     await self._publish(record)
                     published.append(record["_id"])
             except Exception:
@@ -236,7 +272,7 @@ class OutboxRelay:
         await self.release_lease()
 
 
-__all__: Sequence[str] = ("OUTBOX_INDEXES", "Outbox", "OutboxRelay", "stage_event")
+__all__: Sequence[str] = ("OUTBOX_INDEXES", "Outbox", "OutboxRelay", "drop_legacy_indexes", "stage_event")
 
 
 class TopicPublishers:

@@ -19,7 +19,7 @@ from common import mongo
 from common.inbox import INBOX_INDEXES
 from common.kafka import create_broker
 from common.mongo import Database, Document, Indexes
-from common.outbox import OUTBOX_INDEXES, Outbox, OutboxRelay, TopicPublishers
+from common.outbox import OUTBOX_INDEXES, Outbox, OutboxRelay, TopicPublishers, drop_legacy_indexes
 from common.settings import KafkaSettings, MongoSettings
 
 log = logging.getLogger(__name__)
@@ -100,6 +100,7 @@ class Runtime:
         return runtime
 
     async def start(self) -> None:
+        await drop_legacy_indexes(self.db)
         await mongo.apply_indexes(self.db, self.indexes)
         await self.broker.start()
         if self.role.runs_relay:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
+from campaigns.aggregator import Aggregator
 from campaigns.api import public, routes
 from campaigns.api.ratelimit import RateLimiter
 from campaigns.config import SERVICE, Settings
@@ -34,7 +36,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or Settings()
     tracer_provider = configure_tracing(SERVICE, settings)
-    holder: dict[str, CampaignService] = {}
+    holder: dict[str, Any] = {}
     runtime = Runtime.build(
         service=SERVICE,
         mongo_settings=settings,
@@ -45,31 +47,45 @@ def create_app(
         indexes=INDEXES,
         declare_publishers=declare_publishers,
         register_consumers=register_consumers(
-            lambda: holder["service"], settings.kafka_consumer_max_attempts
+            lambda: holder["service"],
+            settings.kafka_consumer_max_attempts,
+            aggregator=lambda: holder["aggregator"],
+            batch_size=settings.aggregate_batch_size,
         ),
     )
-    service = CampaignService(
-        client=runtime.client, repo=CampaignRepository(runtime.db), outbox=runtime.outbox, settings=settings
+    repo = CampaignRepository(runtime.db)
+    service = CampaignService(client=runtime.client, repo=repo, outbox=runtime.outbox, settings=settings)
+    aggregator = Aggregator(
+        client=runtime.client,
+        repo=repo,
+        outbox=runtime.outbox,
+        sweep_grace_seconds=settings.aggregate_sweep_grace_seconds,
     )
     holder["service"] = service
+    holder["aggregator"] = aggregator
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
-        scheduler = None
+        service.lookups.start()
+        background: list[asyncio.Task[None]] = []
         if role.runs_consumers:
             work = every(settings.schedule_sweep_seconds, service.apply_due_schedules, "applying schedules")
-            scheduler = asyncio.create_task(work)
+            sweep = every(settings.aggregate_sweep_seconds, aggregator.sweep, "counting missed actions")
+            background = [asyncio.create_task(work), asyncio.create_task(sweep)]
         try:
             yield
         finally:
-            await stop_task(scheduler)
+            for task in background:
+                await stop_task(task)
+            await service.lookups.stop()
             await runtime.stop()
 
     app = FastAPI(title="Campaigns service", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.runtime = runtime
     app.state.campaigns = service
+    app.state.aggregator = aggregator
     app.state.public_rate_limiter = RateLimiter(
         settings.public_rate_limit, settings.public_rate_window_seconds
     )

@@ -35,6 +35,26 @@ class Settings(ServiceSettings, MongoSettings, KafkaSettings, AuthSettings, Tele
         False,
         description="Take the client address from X-Forwarded-For (only behind a proxy that sets it)",
     )
+    lookup_cache_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=60,
+        description=(
+            "How long the action intake may keep a link, campaign or membership it read (changes made "
+            "anywhere are seen at once through a change stream; this bounds staleness without one)"
+        ),
+    )
+    aggregate_batch_size: int = Field(
+        500, ge=1, le=10_000, description="Recorded actions the aggregator counts in one batch at most"
+    )
+    aggregate_sweep_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="How often the worker counts actions that no event brought to the aggregator",
+    )
+    aggregate_sweep_grace_seconds: float = Field(
+        5.0, gt=0, description="How old an uncounted action must be before the sweeper counts it"
+    )
     idempotency_ttl_hours: int = Field(
         24, ge=1, le=24 * 30, description="How long an Idempotency-Key replays the first result"
     )

@@ -2,13 +2,19 @@
 
 Collections: campaigns; links (each taking-part organization's public action link: the owner's and
 each adopter's); supporters (one per person and campaign, personal data lives only here); actions;
-stories; stats (one counter document per campaign, changed in the same transaction as each action, so
-totals stay exact); idempotency (first results of keyed requests); and the coalition projection
-(coalitions, memberships) fed by the coalition service's events.
+stories; seats (one document per place taken at an event with a capacity); stats (one counter
+document per campaign, written only by the aggregator, a batch of actions at a time); idempotency
+(first results of keyed requests, without secrets); and the coalition projection (coalitions,
+memberships) fed by the coalition service's events.
+
+The action path reads and writes typed models (`Link`, `Membership`, `Supporter`, `ActionRecord`,
+`Stats`); their storage names are known only here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -24,6 +30,7 @@ SUPPORTERS = "supporters"
 ACTIONS = "actions"
 STORIES = "stories"
 STATS = "stats"
+SEATS = "seats"
 IDEMPOTENCY = "idempotency"
 COALITIONS = "coalitions"  # projection of the coalition service's coalitions
 MEMBERSHIPS = "memberships"  # projection of the coalition service's memberships
@@ -68,6 +75,11 @@ INDEXES = (
                 name="once_per_supporter_and_kind",
             ),
             IndexModel([("supporter_id", ASCENDING)], name="by_supporter"),
+            IndexModel(
+                [("created_at", ASCENDING)],
+                name="uncounted",
+                partialFilterExpression={"counted": False},
+            ),
         ),
     ),
     Indexes(
@@ -79,7 +91,10 @@ INDEXES = (
     ),
     Indexes(
         IDEMPOTENCY,
-        (IndexModel([("expires_at", ASCENDING)], name="ttl", expireAfterSeconds=0),),
+        (
+            IndexModel([("expires_at", ASCENDING)], name="ttl", expireAfterSeconds=0),
+            IndexModel([("supporter_id", ASCENDING)], name="by_supporter", sparse=True),
+        ),
     ),
     Indexes(
         MEMBERSHIPS,
@@ -90,6 +105,135 @@ INDEXES = (
         ),
     ),
 )
+
+
+@dataclass(frozen=True)
+class Link:
+    """An organization's public action link to a campaign (the owner's or an adopter's)."""
+
+    ref: str
+    campaign_id: UUID
+    coalition_id: UUID | None
+    org_id: UUID
+    role: str
+    state: str
+
+    @classmethod
+    def of(cls, doc: Document) -> Link:
+        return cls(
+            ref=doc["_id"],
+            campaign_id=doc["campaign_id"],
+            coalition_id=doc.get("coalition_id"),
+            org_id=doc["org_id"],
+            role=doc["role"],
+            state=doc["state"],
+        )
+
+
+@dataclass(frozen=True)
+class Membership:
+    """An organization's membership in a coalition, as the coalition service's events tell it."""
+
+    coalition_id: UUID
+    org_id: UUID
+    role: str
+    state: str
+    sharing_level: str | None = None
+
+    def is_active(self, roles: Iterable[str]) -> bool:
+        return self.state == "active" and self.role in roles
+
+
+@dataclass(frozen=True)
+class Supporter:
+    """One person's record for one campaign; personal data lives only here."""
+
+    id: UUID
+    campaign_id: UUID
+    org_id: UUID
+    email: str | None
+    first_name: str | None
+    last_name: str | None
+    consents: dict[str, dict[str, Any]]
+    erased: bool = False
+
+    @classmethod
+    def of(cls, doc: Document) -> Supporter:
+        return cls(
+            id=doc["_id"],
+            campaign_id=doc["campaign_id"],
+            org_id=doc["org_id"],
+            email=doc.get("email"),
+            first_name=doc.get("first_name"),
+            last_name=doc.get("last_name"),
+            consents=doc.get("consents", {}),
+            erased=doc.get("erased_at") is not None,
+        )
+
+
+@dataclass(frozen=True)
+class ActionRecord:
+    """A supporter's action; `counted` once the aggregator has added it to the campaign's totals."""
+
+    id: UUID
+    campaign_id: UUID
+    kind: str
+    supporter_id: UUID
+    org_id: UUID
+    link: str
+    details: dict[str, Any]
+    created_at: datetime
+    counted: bool = False
+
+    @classmethod
+    def of(cls, doc: Document) -> ActionRecord:
+        return cls(
+            id=doc["_id"],
+            campaign_id=doc["campaign_id"],
+            kind=doc["kind"],
+            supporter_id=doc["supporter_id"],
+            org_id=doc["org_id"],
+            link=doc["link"],
+            details=doc.get("details", {}),
+            created_at=doc["created_at"],
+            counted=doc.get("counted", True),  # actions from before the aggregator were counted inline
+        )
+
+    def document(self) -> Document:
+        return {
+            "_id": self.id,
+            "campaign_id": self.campaign_id,
+            "kind": self.kind,
+            "supporter_id": self.supporter_id,
+            "org_id": self.org_id,
+            "link": self.link,
+            "details": self.details,
+            "created_at": self.created_at,
+            "counted": self.counted,
+        }
+
+
+@dataclass(frozen=True)
+class Stats:
+    """A campaign's totals as the aggregator last wrote them."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    by_org: dict[str, dict[str, int]] = field(default_factory=dict)
+    daily: dict[str, dict[str, int]] = field(default_factory=dict)
+    unique_supporters: int = 0
+    supporters_by_org: dict[str, int] = field(default_factory=dict)
+    milestones: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, doc: Document) -> Stats:
+        return cls(
+            counts=doc.get("counts", {}),
+            by_org=doc.get("by_org", {}),
+            daily=doc.get("daily", {}),
+            unique_supporters=doc.get("unique_supporters", 0),
+            supporters_by_org=doc.get("supporters_by_org", {}),
+            milestones=doc.get("milestones", []),
+        )
 
 
 def _campaign(doc: Document) -> Campaign:
@@ -170,6 +314,10 @@ class CampaignRepository:
     async def get_link(self, ref: str, session: Session | None = None) -> Document | None:
         return await self.db[LINKS].find_one({"_id": ref}, session=session)
 
+    async def link(self, ref: str) -> Link | None:
+        doc = await self.db[LINKS].find_one({"_id": ref})
+        return Link.of(doc) if doc else None
+
     async def link_of(
         self, campaign_id: UUID, org_id: UUID, session: Session | None = None
     ) -> Document | None:
@@ -202,15 +350,32 @@ class CampaignRepository:
             .to_list()
         )
 
-    # supporters, actions, stories
-    async def supporter_by_email_key(self, email_key: str, session: Session) -> Document | None:
-        return await self.db[SUPPORTERS].find_one({"email_key": email_key}, session=session)
+    # supporters, actions, seats (the action path)
+    async def supporter_by_email_key(self, email_key: str, session: Session) -> Supporter | None:
+        doc = await self.db[SUPPORTERS].find_one({"email_key": email_key}, session=session)
+        return Supporter.of(doc) if doc else None
 
     async def get_supporter(self, supporter_id: UUID, session: Session | None = None) -> Document | None:
         return await self.db[SUPPORTERS].find_one({"_id": supporter_id}, session=session)
 
-    async def insert_supporter(self, doc: Document, session: Session) -> None:
-        await self.db[SUPPORTERS].insert_one(doc, session=session)
+    async def insert_supporter(self, doc: Document, session: Session) -> Supporter:
+        await self.db[SUPPORTERS].insert_one({**doc, "counted": False}, session=session)
+        return Supporter.of(doc)
+
+    async def grant_consents(
+        self, supporter_id: UUID, grants: dict[str, Document], log: list[Document], session: Session
+    ) -> Supporter:
+        doc = await self.db[SUPPORTERS].find_one_and_update(
+            {"_id": supporter_id},
+            {
+                "$set": {f"consents.{purpose}": grant for purpose, grant in grants.items()},
+                "$push": {"consent_log": {"$each": log}},
+            },
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+        assert doc is not None
+        return Supporter.of(doc)
 
     async def update_supporter(
         self, supporter_id: UUID, update: dict[str, Any], session: Session
@@ -231,13 +396,28 @@ class CampaignRepository:
 
     async def find_action(
         self, campaign_id: UUID, kind: str, supporter_id: UUID, session: Session
-    ) -> Document | None:
-        return await self.db[ACTIONS].find_one(
+    ) -> ActionRecord | None:
+        doc = await self.db[ACTIONS].find_one(
             {"campaign_id": campaign_id, "kind": kind, "supporter_id": supporter_id}, session=session
         )
+        return ActionRecord.of(doc) if doc else None
 
-    async def insert_action(self, doc: Document, session: Session) -> None:
-        await self.db[ACTIONS].insert_one(doc, session=session)
+    async def insert_action(self, action: ActionRecord, session: Session) -> None:
+        await self.db[ACTIONS].insert_one(action.document(), session=session)
+
+    async def take_seat(self, campaign_id: UUID, capacity: int, session: Session) -> bool:
+        """Take the next free place at an event; False when all `capacity` places are taken.
+
+        Each place is its own document (`campaign:n`): two transactions that take the same place
+        conflict and one retries with the next, so the capacity holds without a shared counter.
+        """
+        taken = await self.db[SEATS].count_documents({"campaign_id": campaign_id}, session=session)
+        if taken >= capacity:
+            return False
+        await self.db[SEATS].insert_one(
+            {"_id": f"{campaign_id}:{taken}", "campaign_id": campaign_id}, session=session
+        )
+        return True
 
     async def insert_story(self, doc: Document, session: Session) -> None:
         await self.db[STORIES].insert_one(doc, session=session)
@@ -291,23 +471,59 @@ class CampaignRepository:
             session=session,
         )
 
-    # statistics
+    # statistics (written by the aggregator only)
     async def get_stats(self, campaign_id: UUID, session: Session | None = None) -> Document:
         doc = await self.db[STATS].find_one({"_id": campaign_id}, session=session)
         assert doc is not None
         return doc
 
-    async def count_action(self, campaign_id: UUID, inc: dict[str, int], session: Session) -> Document:
+    async def uncounted(self, action_ids: list[UUID], session: Session) -> list[ActionRecord]:
+        docs = self.db[ACTIONS].find({"_id": {"$in": action_ids}, "counted": False}, session=session)
+        return [ActionRecord.of(d) for d in await docs.to_list()]
+
+    async def mark_counted(self, action_ids: list[UUID], session: Session) -> None:
+        await self.db[ACTIONS].update_many(
+            {"_id": {"$in": action_ids}}, {"$set": {"counted": True}}, session=session
+        )
+
+    async def first_counted_supporters(self, supporter_ids: list[UUID], session: Session) -> list[UUID]:
+        """Of these supporters, those not counted yet, now marked counted (each counts once)."""
+        docs = self.db[SUPPORTERS].find(
+            {"_id": {"$in": supporter_ids}, "counted": False}, {"_id": 1}, session=session
+        )
+        fresh = [d["_id"] for d in await docs.to_list()]
+        if fresh:
+            await self.db[SUPPORTERS].update_many(
+                {"_id": {"$in": fresh}}, {"$set": {"counted": True}}, session=session
+            )
+        return fresh
+
+    async def add_to_stats(self, campaign_id: UUID, inc: dict[str, int], session: Session) -> Stats:
         doc = await self.db[STATS].find_one_and_update(
             {"_id": campaign_id}, {"$inc": inc}, return_document=ReturnDocument.AFTER, session=session
         )
         assert doc is not None
-        return doc
+        return Stats.of(doc)
 
     async def add_milestones(self, campaign_id: UUID, reached: list[Document], session: Session) -> None:
         await self.db[STATS].update_one(
             {"_id": campaign_id}, {"$push": {"milestones": {"$each": reached}}}, session=session
         )
+
+    async def uncounted_since(self, before: datetime, limit: int) -> dict[UUID, list[UUID]]:
+        """Actions recorded before `before` that are not counted yet, by campaign (the sweeper's work)."""
+        cursor = (
+            self.db[ACTIONS]
+            .find({"counted": False, "created_at": {"$lt": before}}, {"campaign_id": 1})
+            .limit(limit)
+        )
+        found: dict[UUID, list[UUID]] = {}
+        async for doc in cursor:
+            found.setdefault(doc["campaign_id"], []).append(doc["_id"])
+        return found
+
+    async def uncounted_of_campaign(self, campaign_id: UUID) -> int:
+        return await self.db[ACTIONS].count_documents({"campaign_id": campaign_id, "counted": False})
 
     # idempotency
     async def get_idempotent(self, key: str, session: Session | None = None) -> Document | None:
@@ -318,6 +534,10 @@ class CampaignRepository:
 
     async def save_idempotent(self, doc: Document, session: Session) -> None:
         await self.db[IDEMPOTENCY].insert_one(doc, session=session)
+
+    async def forget_idempotent_of(self, supporter_id: UUID, session: Session) -> None:
+        """Drop the stored results of a supporter's keyed requests (they name the supporter)."""
+        await self.db[IDEMPOTENCY].delete_many({"supporter_id": supporter_id}, session=session)
 
     # coalition projection
     async def upsert_coalition(self, coalition_id: UUID, fields: dict[str, Any], session: Session) -> None:
@@ -344,6 +564,18 @@ class CampaignRepository:
     ) -> Document | None:
         return await self.db[MEMBERSHIPS].find_one(
             {"coalition_id": coalition_id, "org_id": org_id}, session=session
+        )
+
+    async def membership(self, coalition_id: UUID, org_id: UUID) -> Membership | None:
+        doc = await self.db[MEMBERSHIPS].find_one({"coalition_id": coalition_id, "org_id": org_id})
+        if doc is None:
+            return None
+        return Membership(
+            coalition_id=coalition_id,
+            org_id=org_id,
+            role=doc["role"],
+            state=doc["state"],
+            sharing_level=doc.get("sharing_level"),
         )
 
     async def memberships_of_orgs(self, org_ids: list[UUID]) -> list[Document]:

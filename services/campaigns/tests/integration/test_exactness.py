@@ -65,9 +65,9 @@ async def test_concurrent_actions_repeats_and_retries_count_exactly_once(cw: Cam
         for o in outcomes:
             if o is new[0]:
                 continue
-            if o["replayed"]:  # the first result, as it was
+            if o["replayed"]:  # the first result, as it was, but never its secret
                 assert o["status"] == 201
-                assert o["supporter_token"] == new[0]["supporter_token"]
+                assert o["supporter_token"] is None
             else:  # the same person again: nothing new, and no token to someone who only knows an address
                 assert o["status"] == 200
                 assert o["already_recorded"] is True
@@ -85,12 +85,10 @@ async def test_concurrent_actions_repeats_and_retries_count_exactly_once(cw: Cam
     today = datetime.now(UTC).date()
     assert {d["date"] for d in stats["daily"]} <= {today.isoformat(), (today - timedelta(days=1)).isoformat()}
     assert sum(d["counts"]["signature"] for d in stats["daily"]) == 60
-    assert [(m["milestone"], m["value"]) for m in stats["milestones"]] == [
-        (25, 15),
-        (50, 30),
-        (75, 45),
-        (100, 60),
-    ]
+    # Counted in batches: a milestone records the value of the batch that crossed it.
+    assert [m["milestone"] for m in stats["milestones"]] == [25, 50, 75, 100]
+    for m in stats["milestones"]:
+        assert 60 * m["milestone"] // 100 <= m["value"] <= 60
     db = cw.service.repo.db
     assert await db["actions"].count_documents({"campaign_id": uuid.UUID(camp)}) == 60
     assert await db["supporters"].count_documents({"campaign_id": uuid.UUID(camp)}) == 60
@@ -101,7 +99,7 @@ async def test_concurrent_actions_repeats_and_retries_count_exactly_once(cw: Cam
     types = Counter(r.type for r in records)
     assert types["campaigns.action.recorded"] == 60
     assert len({r.data["action_id"] for r in records if r.type == "campaigns.action.recorded"}) == 60
-    assert types["federation.campaign.progressed"] == 60
+    assert 1 <= types["federation.campaign.progressed"] <= 60  # one per counted batch
     for event_type, topic in (
         ("campaigns.goal.milestone_reached", topics.CAMPAIGNS_CAMPAIGNS),
         ("federation.campaign.milestone_reached", topics.FEDERATION_CAMPAIGNS),
@@ -112,8 +110,11 @@ async def test_concurrent_actions_repeats_and_retries_count_exactly_once(cw: Cam
         assert {r.key for r in reached} == {camp}
     progressed = [r.data for r in records if r.type == "federation.campaign.progressed"]
     assert max(p["unique_supporters"] for p in progressed) == 60
-    assert sorted(p["counts"]["signature"] for p in progressed) == list(range(1, 61))
-    last = next(p for p in progressed if p["counts"]["signature"] == 60)
+    totals = [p["counts"]["signature"] for p in progressed]
+    assert totals == sorted(totals)  # in order on the campaign's partition, never going back
+    assert len(set(totals)) == len(totals)
+    last = progressed[-1]
+    assert last["counts"]["signature"] == 60
     assert last["organization_counts"] == {orgs[0]: {"signature": 30}, orgs[1]: {"signature": 30}}
     assert last["goal_percent"] == 100.0
 

@@ -131,9 +131,13 @@ class ActionRecorded(_ActionEvent):
     kind: ActionKind
     organization_id: UUID  # attributed to this organization (whose link was used)
     supporter_id: UUID  # pseudonymous, random; never derived from the e-mail address
-    counts: dict[str, int]  # campaign totals per action kind after this action
-    organization_counts: dict[str, int]  # the attributed organization's totals per action kind
-    unique_supporters: int
+    recorded_at: datetime | None = None  # when the intake recorded it (the day it counts for)
+    # Totals no longer travel with each action: the intake does not know them (the aggregator counts
+    # actions in batches; totals are in `federation.campaign.progressed` and the statistics API).
+    # Kept as optional fields so that readers of the first shape still validate; always null now.
+    counts: dict[str, int] | None = None
+    organization_counts: dict[str, int] | None = None
+    unique_supporters: int | None = None
     contact: SupporterContact | None = None  # only with consent to contact by `organization_id`
     # True when the supporter also agreed to share with the coalition and the attributed organization's
     # agreement is `contacts_with_consent`: then active coalition members may see `contact` too.

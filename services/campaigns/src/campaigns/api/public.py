@@ -17,6 +17,7 @@ from campaigns.api.ratelimit import limit_public
 from campaigns.api.routes import ServiceDep, consent_texts, progress
 from campaigns.api.schemas import (
     ActionOut,
+    ActionRead,
     CheckinIn,
     ConsentRead,
     ConsentWithdrawal,
@@ -33,7 +34,7 @@ from campaigns.api.schemas import (
 )
 from campaigns.domain.campaigns import ActionKind, CampaignStatus
 from campaigns.domain.supporters import ConsentPurpose
-from campaigns.service import ActionInput, SupporterInput
+from campaigns.service import ActionInput, Recorded, SupporterInput
 from common.paging import decode_cursor, next_cursor
 
 router = APIRouter(prefix="/v1/public", tags=["public"], dependencies=[Depends(limit_public)])
@@ -62,14 +63,14 @@ async def public_campaign(ref: Ref, service: ServiceDep) -> PublicCampaign:
     return PublicCampaign(
         campaign_id=campaign.id,
         ref=ref,
-        organization_id=link["org_id"],
+        organization_id=link.org_id,
         kind=campaign.kind,
         title=campaign.title,
         summary=campaign.summary,
         details=campaign.details,
         status=campaign.status,
         accepts=list(campaign.action_kinds)
-        if campaign.status is CampaignStatus.ACTIVE and link["state"] == "active"
+        if campaign.status is CampaignStatus.ACTIVE and link.state == "active"
         else [],
         close_at=campaign.close_at,
         goal=progress(campaign.goal, stats["counts"], stats["unique_supporters"]),
@@ -94,10 +95,21 @@ async def _act(
         consents=dict(body.consents),
         **extra,
     )
-    result = await service.record_action(ref=ref, action=action, idempotency_key=key)
-    return JSONResponse(
-        ActionOut.model_validate(result.body).model_dump(mode="json"), status_code=result.status_code
+    recorded: Recorded = await service.record_action(ref=ref, action=action, idempotency_key=key)
+    body = ActionOut(
+        action=ActionRead(
+            id=recorded.action.id,
+            campaign_id=recorded.action.campaign_id,
+            kind=ActionKind(recorded.action.kind),
+            organization_id=recorded.action.org_id,
+            created_at=recorded.action.created_at,
+        ),
+        already_recorded=recorded.already_recorded,
+        replayed=recorded.replayed,
+        supporter_token=recorded.supporter_token,
     )
+    status_code = 200 if recorded.already_recorded else 201
+    return JSONResponse(body.model_dump(mode="json"), status_code=status_code)
 
 
 @router.post(

@@ -336,7 +336,11 @@ class ActionOut(BaseModel):
     already_recorded: bool = Field(description="The supporter had already taken this action: nothing changed")
     replayed: bool = Field(False, description="The first result of this Idempotency-Key")
     supporter_token: str | None = Field(
-        None, description="For a new supporter only: lets them withdraw consent or erase their data later"
+        None,
+        description=(
+            "For a new supporter only, in the first response only (an idempotent replay never carries "
+            "it): lets them read their data, withdraw consent or erase their data later"
+        ),
     )
 
 

@@ -1,24 +1,38 @@
-"""The coalition projection (coalitions, memberships), fed by the coalition service's events."""
+"""What the campaigns service consumes: the coalition projection (coalitions, memberships) from the
+coalition service's events, and its own recorded actions, counted by the aggregator."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
 
+from faststream import AckPolicy
+from faststream.kafka.annotations import KafkaMessage
+
+from campaigns.aggregator import Aggregator
 from campaigns.service import CampaignService
+from common.contracts import campaigns as campaign_events
 from common.contracts import coalition as coalition_events
 from common.contracts import topics
 from common.events import CloudEvent
-from common.inbox import EventConsumer, Handler
+from common.inbox import EventConsumer, Handler, IncomingMessage
 from common.kafka import subscribe_consumer
 from common.mongo import Session
 from common.runtime import Runtime
 
+log = logging.getLogger(__name__)
 CONSUMER = "campaigns-coalitions"
+AGGREGATOR = "campaigns-aggregator"
+AGGREGATOR_RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
 
 
 def register_consumers(
-    service: Callable[[], CampaignService], max_attempts: int
+    service: Callable[[], CampaignService],
+    max_attempts: int,
+    aggregator: Callable[[], Aggregator] | None = None,
+    batch_size: int = 500,
 ) -> Callable[[Runtime], None]:
     async def created(payload: coalition_events.CoalitionCreated, _: CloudEvent, session: Session) -> None:
         fields = {"name": payload.name, "visibility": payload.visibility, "status": "active"}
@@ -65,5 +79,66 @@ def register_consumers(
             topics.COALITION_MEMBERSHIPS,
             description="Keeps the projection of coalitions and their members' roles, states and sharing agreements.",
         )
+        if aggregator is not None:
+            register_aggregator(runtime, aggregator, batch_size)
 
     return register
+
+
+def register_aggregator(runtime: Runtime, aggregator: Callable[[], Aggregator], batch_size: int) -> None:
+    """Count recorded actions in batches: one consumer group, partitioned by campaign (the topic's key)."""
+
+    async def ignore(*_: Any) -> None:
+        return None
+
+    # Used to decode and validate, and to dead-letter poison messages; counting happens in batches.
+    decoder = EventConsumer(
+        name=AGGREGATOR,
+        client=runtime.client,
+        db=runtime.db,
+        sink=runtime.broker,
+        handlers={campaign_events.ActionRecorded.event_type: Handler(campaign_events.ActionRecorded, ignore)},
+        known_types=[e.event_type for e in campaign_events.ACTION_EVENTS],
+    )
+
+    async def count_batch(message: KafkaMessage) -> None:
+        recorded: list[campaign_events.ActionRecorded] = []
+        for record in message.raw_message:
+            incoming = IncomingMessage(
+                body=record.value or b"",
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                key=record.key,
+                headers={k: v.decode(errors="replace") for k, v in record.headers},
+            )
+            payload = await decoder.validated(incoming)
+            if isinstance(payload, campaign_events.ActionRecorded):
+                recorded.append(payload)
+        # Counting must not give up: an action that got its 2xx is counted, whatever the wait. Past
+        # the retries the batch is nacked and consumed again (the sweeper counts it meanwhile).
+        for pause in (*AGGREGATOR_RETRY_SECONDS, None):
+            try:
+                await aggregator().count_recorded(recorded)
+                return
+            except Exception:
+                if pause is None:
+                    raise
+                log.warning("aggregator: counting a batch failed; retrying in %ss", pause, exc_info=True)
+                await asyncio.sleep(pause)
+
+    count_batch.__name__ = f"{AGGREGATOR}_consumer"
+    runtime.broker.subscriber(
+        topics.CAMPAIGNS_ACTIONS,
+        group_id=AGGREGATOR,
+        batch=True,
+        max_records=batch_size,
+        batch_timeout_ms=20,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        title=f"{AGGREGATOR}:{topics.CAMPAIGNS_ACTIONS}",
+        description=(
+            "Counts recorded actions into each campaign's totals, goal progress and milestones, a batch "
+            "at a time, exactly once per action."
+        ),
+    )(count_batch)

@@ -1,0 +1,111 @@
+"""Who may see and manage a campaign: decided from the caller's roles and the coalition projection."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from campaigns.domain.campaigns import (
+    Campaign,
+)
+from campaigns.usecases.base import READ_SCOPE, WRITE_SCOPE, ServiceBase
+from common.auth import Principal
+from common.errors import Forbidden, NotFound
+from common.mongo import Document, Session
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What the caller may see and do on one campaign."""
+
+    campaign: Campaign
+    manages_for: UUID | None  # the organization the caller manages the campaign for
+    viewer_orgs: frozenset[UUID]  # the caller's organizations that see the campaign
+    platform_admin: bool
+
+    @property
+    def manages(self) -> bool:
+        return self.manages_for is not None or self.platform_admin
+
+
+class Access(ServiceBase):
+    """Who acts for whom: the caller's organizations, roles and standing on a campaign."""
+
+    # ---- who acts for whom -----------------------------------------------------------------------
+
+    @staticmethod
+    def acting_orgs(principal: Principal) -> set[UUID]:
+        if principal.kind == "client":
+            return {principal.client_org} if principal.client_org else set()
+        return set(principal.org_roles)
+
+    @staticmethod
+    def organizes(principal: Principal, org_id: UUID) -> bool:
+        """Organizers, admins and owners of the organization, or its API client with the write scope."""
+        if principal.kind == "client":
+            return principal.client_org == org_id and WRITE_SCOPE in principal.scopes
+        return principal.has_role(org_id, "organizer")
+
+    @staticmethod
+    def administers(principal: Principal, org_id: UUID) -> bool:
+        if principal.kind == "client":
+            return principal.client_org == org_id and WRITE_SCOPE in principal.scopes
+        return principal.has_role(org_id, "admin")
+
+    def _require_organizer_of(self, principal: Principal, org_id: UUID) -> None:
+        if not (principal.platform_admin or self.organizes(principal, org_id)):
+            raise Forbidden("only the organization's organizers, admins and owners act for it here")
+
+    async def _membership(
+        self, coalition_id: UUID, org_id: UUID, session: Session | None = None
+    ) -> Document | None:
+        return await self.repo.get_membership(coalition_id, org_id, session)
+
+    async def _is_active(
+        self, coalition_id: UUID, org_id: UUID, roles: tuple[str, ...], session: Session | None = None
+    ) -> bool:
+        doc = await self._membership(coalition_id, org_id, session)
+        return doc is not None and doc["state"] == "active" and doc["role"] in roles
+
+    async def standing(self, *, principal: Principal, campaign_id: UUID) -> Standing:
+        """The campaign as the caller may see it; a 404 to those who may not."""
+        if principal.kind == "client" and not ({READ_SCOPE, WRITE_SCOPE} & principal.scopes):
+            raise Forbidden(f"the token lacks the scope {READ_SCOPE!r}", required_scope=READ_SCOPE)
+        campaign = await self.repo.get_campaign(campaign_id)
+        if campaign is None:
+            raise NotFound("no such campaign")
+        campaign = await self.apply_schedule(campaign)
+        orgs = self.acting_orgs(principal)
+        viewers: set[UUID] = set()
+        manages_for: UUID | None = None
+        if campaign.coalition_id is None:
+            if campaign.owner_org_id in orgs:
+                viewers.add(campaign.owner_org_id)
+                if self.organizes(principal, campaign.owner_org_id):
+                    manages_for = campaign.owner_org_id
+        else:
+            for doc in await self.repo.memberships_of_orgs(list(orgs)):
+                if doc["coalition_id"] != campaign.coalition_id or doc["state"] not in (
+                    "active",
+                    "suspended",
+                ):
+                    continue
+                viewers.add(doc["org_id"])
+                if (
+                    doc["state"] == "active"
+                    and doc["role"] == "lead"
+                    and self.organizes(principal, doc["org_id"])
+                ):
+                    manages_for = manages_for or doc["org_id"]
+        if not viewers and not principal.platform_admin:
+            raise NotFound("no such campaign")
+        return Standing(campaign, manages_for, frozenset(viewers), principal.platform_admin)
+
+    async def _managed(self, principal: Principal, campaign_id: UUID) -> Standing:
+        standing = await self.standing(principal=principal, campaign_id=campaign_id)
+        if not standing.manages:
+            raise Forbidden(
+                "only organizers and admins of the owning organization (or of a lead organization of the "
+                "owning coalition) manage the campaign"
+            )
+        return standing

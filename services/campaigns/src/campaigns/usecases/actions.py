@@ -1,0 +1,300 @@
+"""The action intake: a supporter's action on a public link, recorded by inserts only.
+
+One transaction holds what belongs to this action alone: the supporter (unique per campaign and
+keyed e-mail), the action (unique per campaign, kind and supporter), the idempotency record and an
+unordered outbox record. Nothing that every other action of the campaign also writes: totals, goal
+progress and milestones are the aggregator's (`campaigns.aggregator`), so concurrent actions on one
+campaign never conflict. The link, campaign and membership it needs come from `Lookups`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from pymongo.errors import DuplicateKeyError
+
+from campaigns.domain.campaigns import PUBLIC_STATUSES, ActionKind, Campaign
+from campaigns.domain.supporters import ConsentPurpose, normalise_email
+from campaigns.repository import ActionRecord, Link, Supporter
+from campaigns.usecases.base import MEMBER_ROLES
+from campaigns.usecases.lifecycle import Lifecycle
+from common.auth import Principal
+from common.contracts import campaigns as ev
+from common.errors import Conflict, InvalidInput, NotFound
+from common.events import utcnow
+from common.mongo import Document, Session, in_transaction
+
+ATTEMPTS = 8  # a duplicate key means someone recorded the same person, action, key or seat just now
+
+
+@dataclass(frozen=True)
+class SupporterInput:
+    email: str
+    first_name: str
+    last_name: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+
+
+@dataclass(frozen=True)
+class ActionInput:
+    kind: ActionKind
+    supporter: SupporterInput
+    consents: dict[ConsentPurpose, str]  # purpose -> the consent text version the supporter saw
+    details: dict[str, Any] = field(default_factory=dict)
+    story: dict[str, Any] | None = None  # title, body, name_form for stories
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """The outcome of an action request: the action, and how it came about."""
+
+    action: ActionRecord
+    already_recorded: bool = False
+    replayed: bool = False
+    supporter_token: str | None = None  # only to the request that created the supporter, never replayed
+
+
+class Actions(Lifecycle):
+    """Public action links: the campaign page's facts and recording actions."""
+
+    async def public_link(self, ref: str) -> tuple[Link, Campaign, Document]:
+        """The link, its campaign and statistics, for a public page; 404 unless the campaign is public."""
+        link = await self.lookups.link(ref)
+        campaign = await self.lookups.campaign(link.campaign_id) if link else None
+        if link is None or campaign is None:
+            raise NotFound("no such campaign link")
+        campaign = await self.apply_schedule(campaign)
+        if campaign.status not in PUBLIC_STATUSES:
+            raise NotFound("no such campaign link")
+        return link, campaign, await self.repo.get_stats(campaign.id)
+
+    async def statistics(self, *, principal: Principal, campaign_id: UUID) -> tuple[Campaign, Document]:
+        """Totals as the aggregator has counted them (within a second of each action at campaign scale)."""
+        standing = await self.standing(principal=principal, campaign_id=campaign_id)
+        return standing.campaign, await self.repo.get_stats(campaign_id)
+
+    async def _action_link(self, ref: str) -> tuple[Link, Campaign]:
+        """The link and its campaign for an action; unlike the public page, a draft or archived campaign
+        is found, so that its actions are refused with a 409 that says why."""
+        link = await self.lookups.link(ref)
+        campaign = await self.lookups.campaign(link.campaign_id) if link else None
+        if link is None or campaign is None:
+            raise NotFound("no such campaign link")
+        return link, await self.apply_schedule(campaign)
+
+    def _check_consents(
+        self, campaign: Campaign, kind: ActionKind, consents: dict[ConsentPurpose, str]
+    ) -> None:
+        for purpose, version in consents.items():
+            current = campaign.consent_texts.get(purpose.value)
+            if current is None or (purpose is ConsentPurpose.PUBLISH_STORY and kind is not ActionKind.STORY):
+                raise InvalidInput(
+                    f"this campaign asks no consent to {purpose.value}",
+                    field="consents",
+                    purposes=sorted(campaign.consent_texts),
+                )
+            if version != current["version"]:
+                raise Conflict(
+                    f"the consent text for {purpose.value} has changed; show the current text and ask again",
+                    purpose=purpose.value,
+                    current_version=current["version"],
+                )
+
+    async def record_action(self, *, ref: str, action: ActionInput, idempotency_key: str | None) -> Recorded:
+        link, campaign = await self._action_link(ref)
+        campaign.require_accepting(action.kind)
+        if link.state != "active":
+            raise Conflict(
+                "this organization's link to the campaign was withdrawn", organization_id=str(link.org_id)
+            )
+        if campaign.coalition_id is not None:
+            membership = await self.lookups.membership(campaign.coalition_id, link.org_id)
+            if membership is None or not membership.is_active(MEMBER_ROLES):
+                raise Conflict(
+                    "the organization behind this link no longer takes part in the coalition",
+                    organization_id=str(link.org_id),
+                )
+        self._check_consents(campaign, action.kind, action.consents)
+        if (
+            action.kind is ActionKind.LETTER
+            and (action.details.get("body") or action.details.get("subject"))
+            and not campaign.details.get("allow_personalisation")
+        ):
+            raise InvalidInput("this letter cannot be personalised", field="letter")
+        scope_key = f"{ref}:{action.kind.value}:{idempotency_key}" if idempotency_key else None
+        fingerprint = self.keys.fingerprint(
+            {
+                "kind": action.kind.value,
+                "supporter": action.supporter.__dict__,
+                "consents": {k.value: v for k, v in action.consents.items()},
+                "details": action.details,
+                "story": action.story,
+            }
+        )
+
+        async def work(session: Session) -> Recorded:
+            if scope_key is not None:
+                replay = await self._replay(scope_key, fingerprint, session)
+                if replay is not None:
+                    return replay
+            recorded = await self._record(session, campaign, link, action)
+            if scope_key is not None:
+                now = utcnow()
+                # The first result, without any secret: a replay says what happened, nothing more.
+                await self.repo.save_idempotent(
+                    {
+                        "_id": scope_key,
+                        "fingerprint": fingerprint,
+                        "action": recorded.action.document(),
+                        "already_recorded": recorded.already_recorded,
+                        "supporter_id": recorded.action.supporter_id,
+                        "created_at": now,
+                        "expires_at": now + timedelta(hours=self.settings.idempotency_ttl_hours),
+                    },
+                    session,
+                )
+            return recorded
+
+        for attempt in range(ATTEMPTS):
+            try:
+                return await in_transaction(self.client, work)
+            except DuplicateKeyError:
+                if attempt == ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _replay(self, scope_key: str, fingerprint: str, session: Session) -> Recorded | None:
+        saved = await self.repo.get_idempotent(scope_key, session)
+        if saved is None:
+            return None
+        if saved["expires_at"] <= utcnow() or "action" not in saved:
+            # Expired but not swept yet, or stored by an earlier version with its secrets: start afresh.
+            await self.repo.delete_idempotent(scope_key, session)
+            return None
+        if saved["fingerprint"] != fingerprint:
+            raise InvalidInput(
+                "this Idempotency-Key was already used with a different request", field="Idempotency-Key"
+            )
+        return Recorded(
+            ActionRecord.of(saved["action"]),
+            already_recorded=saved["already_recorded"],
+            replayed=True,
+        )
+
+    async def _record(
+        self, session: Session, campaign: Campaign, link: Link, action: ActionInput
+    ) -> Recorded:
+        now = utcnow()
+        org_id = link.org_id
+        email_key = self.keys.email_key(campaign.id, action.supporter.email)
+        supporter = await self.repo.supporter_by_email_key(email_key, session)
+        granted = {
+            p.value: {"version": v, "given_at": now, "organization_id": org_id}
+            for p, v in action.consents.items()
+        }
+        log = [
+            {"purpose": p, "version": c["version"], "given_at": now, "action": action.kind.value}
+            for p, c in granted.items()
+        ]
+        new_supporter = supporter is None
+        if supporter is None:
+            s = action.supporter
+            supporter = await self.repo.insert_supporter(
+                {
+                    "_id": uuid.uuid4(),
+                    "campaign_id": campaign.id,
+                    "coalition_id": campaign.coalition_id,
+                    "org_id": org_id,
+                    "email_key": email_key,
+                    "email": normalise_email(s.email),
+                    "first_name": s.first_name,
+                    "last_name": s.last_name,
+                    "postal_code": s.postal_code,
+                    "country": s.country,
+                    "consents": granted,
+                    "consent_log": log,
+                    "created_at": now,
+                    "erased_at": None,
+                },
+                session,
+            )
+        else:
+            existing = await self.repo.find_action(campaign.id, action.kind.value, supporter.id, session)
+            if existing is not None:
+                return Recorded(existing, already_recorded=True)
+            new_grants = {p: c for p, c in granted.items() if p not in supporter.consents}
+            if new_grants:
+                supporter = await self.repo.grant_consents(
+                    supporter.id, new_grants, [e for e in log if e["purpose"] in new_grants], session
+                )
+        capacity = campaign.details.get("capacity") if action.kind is ActionKind.RSVP else None
+        if capacity is not None and not await self.repo.take_seat(campaign.id, capacity, session):
+            raise Conflict("the event is full", capacity=capacity)
+        record = ActionRecord(
+            id=uuid.uuid4(),
+            campaign_id=campaign.id,
+            kind=action.kind.value,
+            supporter_id=supporter.id,
+            org_id=org_id,
+            link=link.ref,
+            details=action.details,
+            created_at=now,
+        )
+        await self.repo.insert_action(record, session)
+        if action.kind is ActionKind.STORY:
+            assert action.story is not None
+            await self.repo.insert_story(
+                {
+                    "_id": uuid.uuid4(),
+                    "campaign_id": campaign.id,
+                    "action_id": record.id,
+                    "supporter_id": supporter.id,
+                    "org_id": org_id,
+                    "title": action.story["title"],
+                    "body": action.story["body"],
+                    "name_form": action.story["name_form"],
+                    "status": "submitted",
+                    "submitted_at": now,
+                },
+                session,
+            )
+        contact = None
+        if ConsentPurpose.CONTACT_BY_ORGANIZATION.value in supporter.consents and supporter.org_id == org_id:
+            assert supporter.email is not None
+            assert supporter.first_name is not None
+            contact = ev.SupporterContact(
+                email=supporter.email, first_name=supporter.first_name, last_name=supporter.last_name
+            )
+        shared = contact is not None and await self._shares_contacts(campaign, supporter)
+        await self._emit(
+            session,
+            ev.ActionRecorded(
+                **self._scope(campaign),
+                action_id=record.id,
+                kind=action.kind.value,
+                organization_id=org_id,
+                supporter_id=supporter.id,
+                recorded_at=now,
+                contact=contact,
+                contact_shared_with_coalition=shared,
+            ),
+            campaign,
+            org_id,
+            ordered=False,  # actions stand on their own: no per-campaign sequence to contend for
+        )
+        token = self.keys.token(supporter.id) if new_supporter else None
+        return Recorded(record, supporter_token=token)
+
+    async def _shares_contacts(self, campaign: Campaign, supporter: Supporter) -> bool:
+        """Whether the coalition's members may see this supporter's contact details."""
+        if campaign.coalition_id is None:
+            return False
+        if ConsentPurpose.SHARE_WITH_COALITION.value not in supporter.consents:
+            return False
+        membership = await self.lookups.membership(campaign.coalition_id, supporter.org_id)
+        return membership is not None and membership.sharing_level == "contacts_with_consent"
