@@ -122,3 +122,49 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     assert body["status"] == status
     assert body["title"]
     return body
+
+
+OAUTH_ERROR_CODES = frozenset(
+    {
+        "invalid_request",
+        "invalid_client",
+        "invalid_grant",
+        "unauthorized_client",
+        "unsupported_grant_type",
+        "invalid_scope",
+    }
+)
+
+
+def oauth_error_failure(
+    response: httpx.Response, status: int | None = None, error: str | None = None
+) -> str | None:
+    """Why the response is not an RFC 6749 section 5.2 error (with `status` and `error`), or None when it is."""
+    seen = f"{response.status_code} {response.headers.get('content-type')}: {response.text[:300]}"
+    if status is not None and response.status_code != status:
+        return f"expected {status}; {seen}"
+    if response.status_code not in (400, 401, 429):
+        return f"expected 400, 401 or 429; {seen}"
+    if response.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        return f"not application/json; {seen}"
+    body = response.json()
+    if not isinstance(body, dict) or body.get("error") not in OAUTH_ERROR_CODES:
+        return f"no RFC 6749 error code; {seen}"
+    if error is not None and body["error"] != error:
+        return f"expected error {error}; {seen}"
+    if not isinstance(body.get("error_description"), str) or not body["error_description"]:
+        return f"no error_description; {seen}"
+    if response.headers.get("cache-control") != "no-store":
+        return f"may be cached; {seen}"
+    challenge = response.headers.get("www-authenticate", "")
+    if response.status_code == 401 and not challenge.startswith("Basic realm="):
+        return f"401 without a Basic challenge; {seen}"
+    if response.status_code == 429 and int(response.headers.get("retry-after", "0")) < 1:
+        return f"429 without Retry-After; {seen}"
+    return None
+
+
+def assert_oauth_error(response: httpx.Response, status: int, error: str) -> dict[str, Any]:
+    failure = oauth_error_failure(response, status, error)
+    assert failure is None, failure
+    return dict(response.json())

@@ -15,6 +15,7 @@ from common.telemetry import configure_tracing
 from common.web import install_common
 from identity.api import admin, oauth, organizations, users
 from identity.config import SERVICE, Settings
+from identity.domain.oauth import OAuthError
 from identity.keys import SigningKeys
 from identity.messaging.publishers import declare_publishers
 from identity.repository import INDEXES, IdentityRepository
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, *, role: Role = Role.SERVE) -> 
         checks={"mongodb": runtime.mongo_ready, "kafka": runtime.kafka_ready},
         tracer_provider=tracer_provider,
     )
+    app.add_exception_handler(OAuthError, oauth.oauth_error_response)
     for router in (
         oauth.router,
         users.router,

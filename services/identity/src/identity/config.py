@@ -16,6 +16,12 @@ class Settings(ServiceSettings, MongoSettings, KafkaSettings, TelemetrySettings)
     port: int = Field(8001, ge=1, le=65535, description="Port the HTTP API listens on")
     issuer: str | None = Field(None, description="`iss` of issued tokens (defaults to the public base URL)")
     audience: str = Field("coalition-platform", description="`aud` of issued access tokens")
+    public_client_id: str = Field(
+        "coalition-platform",
+        min_length=1,
+        description="client_id of the platform's own apps: a public client (no secret) that signs users in "
+        "with the password grant; the `client_id` of users' access tokens",
+    )
     access_token_ttl_seconds: int = Field(600, ge=60, le=3600, description="Lifetime of access tokens")
     refresh_token_ttl_days: int = Field(30, ge=1, le=365, description="Lifetime of refresh tokens")
     invitation_ttl_hours: int = Field(

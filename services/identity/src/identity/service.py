@@ -14,30 +14,28 @@ from pymongo.errors import DuplicateKeyError
 
 from common.auth import Principal
 from common.contracts import identity as ev
-from common.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, TooManyRequests
+from common.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
 from common.events import EventPayload, utcnow
 from common.mongo import Document, Session, in_transaction
 from common.outbox import Outbox
 from identity.config import Settings
 from identity.domain import memberships as rules
 from identity.domain.memberships import OrgRole
+from identity.domain.oauth import ClientCredentials, OAuthError, OAuthErrorCode
 from identity.domain.organizations import EDITABLE_FIELDS, Organization, OrgKind, OrgStatus, slug_is_allowed
 from identity.domain.throttle import LoginThrottlePolicy, account_key, pair_key, source_of
-from identity.domain.tokens import narrow_scopes, org_roles_claim, validate_client_scopes
+from identity.domain.tokens import (
+    CLIENT_SCOPES,
+    DEFAULT_USER_SCOPE,
+    USER_SCOPES,
+    narrow_scopes,
+    org_roles_claim,
+    validate_client_scopes,
+)
 from identity.domain.users import User, normalize_email, password_problems
 from identity.keys import SigningKeys, token_times
 from identity.repository import IdentityRepository
 from identity.security import Hasher, new_token, token_digest
-
-
-class OAuthError(InvalidInput):
-    """An RFC 6749 token-endpoint error, carried in a problem document with its `error` code."""
-
-    status, code, title = 400, "oauth-error", "Token request refused"
-
-    def __init__(self, error: str, detail: str, *, status: int = 400) -> None:
-        super().__init__(detail, error=error, error_description=detail)
-        self.status = status
 
 
 @dataclass(frozen=True)
@@ -638,11 +636,12 @@ class IdentityService:
             }
         )
 
-    async def _user_grant(self, user: Document, *, family_id: str, scope: str) -> TokenGrant:
+    async def _user_grant(self, user: Document, *, family_id: str, scope: str, client_id: str) -> TokenGrant:
         now = utcnow()
         memberships = await self.repo.memberships_of_user(user["_id"])
         claims: dict[str, Any] = {
             "sub": str(user["_id"]),
+            "client_id": client_id,
             "orgs": org_roles_claim((m["org_id"], m["role"]) for m in memberships),
             "scope": scope,
         }
@@ -654,6 +653,7 @@ class IdentityService:
                 "_id": token_digest(refresh),
                 "family_id": family_id,
                 "user_id": user["_id"],
+                "client_id": client_id,
                 "status": "active",
                 "scope": scope,
                 "created_at": now,
@@ -687,12 +687,12 @@ class IdentityService:
         return pair, whole
 
     @staticmethod
-    def _too_many(wait: timedelta) -> TooManyRequests:
+    def _too_many(wait: timedelta) -> OAuthError:
         seconds = max(1, int(wait.total_seconds()) + 1)
-        return TooManyRequests(
+        return OAuthError(
+            OAuthErrorCode.INVALID_GRANT,
             f"too many failed sign-ins; try again in {seconds} seconds",
             retry_after=seconds,
-            error="invalid_grant",
         )
 
     async def _login_failed(self, pair: str) -> None:
@@ -706,38 +706,102 @@ class IdentityService:
             keep=policy.free_failures - 1,
         )
 
+    async def _authenticate_client(self, credentials: ClientCredentials) -> Document:
+        """The API client whose secret this is; invalid_client (401) for anything else."""
+        if credentials.secret is None:
+            raise OAuthError(OAuthErrorCode.INVALID_CLIENT, "the client must authenticate with its secret")
+        client = await self.repo.get_client(credentials.client_id)
+        valid = await self.hasher.verify(client["secret_hash"] if client else None, credentials.secret)
+        if client is None or not valid or client["status"] != "active":
+            raise OAuthError(
+                OAuthErrorCode.INVALID_CLIENT, "the client is unknown, revoked, or its secret is wrong"
+            )
+        return client
+
+    async def _user_token_client(self, credentials: ClientCredentials | None) -> str:
+        """The client a user's token is issued to: the platform's own public client.
+
+        API clients are confidential and belong to an organization; they may not act as users.
+        """
+        public = self.settings.public_client_id
+        if credentials is None:
+            return public
+        if credentials.client_id == public:
+            if credentials.secret is not None:
+                raise OAuthError(
+                    OAuthErrorCode.INVALID_CLIENT, f"{public!r} is a public client without a secret"
+                )
+            return public
+        await self._authenticate_client(credentials)
+        raise OAuthError(
+            OAuthErrorCode.UNAUTHORIZED_CLIENT, "API clients may only use the client_credentials grant"
+        )
+
+    @staticmethod
+    def _user_scope(requested: str | None, *, granted: str | None = None) -> str:
+        allowed = granted.split() if granted is not None else list(USER_SCOPES)
+        try:
+            scopes = narrow_scopes(allowed, requested)
+        except InvalidInput as exc:
+            raise OAuthError(OAuthErrorCode.INVALID_SCOPE, exc.detail, known_scopes=allowed) from exc
+        return " ".join(scopes)
+
     async def password_grant(
-        self, *, username: str, password: str, scope: str | None, source: str
+        self,
+        *,
+        username: str,
+        password: str,
+        scope: str | None,
+        source: str,
+        client: ClientCredentials | None = None,
     ) -> TokenGrant:
+        client_id = await self._user_token_client(client)
+        granted_scope = self._user_scope(scope)
         email = normalize_email(username)
         pair, whole = await self._reserve_login(email, source_of(source))
         user = await self.repo.find_user_by_email(email)
         if not await self.hasher.verify(user["password_hash"] if user else None, password) or user is None:
             await self._login_failed(pair)
-            raise OAuthError("invalid_grant", "the e-mail address or password is wrong")
+            raise OAuthError(OAuthErrorCode.INVALID_GRANT, "the e-mail address or password is wrong")
         await self.repo.forget(pair)
         await self.repo.release_attempt(whole)
         if self.hasher.needs_rehash(user["password_hash"]):
             await self.repo.update_user(user["_id"], {"password_hash": await self.hasher.hash(password)})
-        return await self._user_grant(user, family_id=str(uuid.uuid4()), scope=scope or "openid profile")
+        return await self._user_grant(
+            user, family_id=str(uuid.uuid4()), scope=granted_scope, client_id=client_id
+        )
 
-    async def refresh_grant(self, *, refresh_token: str) -> TokenGrant:
+    async def refresh_grant(
+        self, *, refresh_token: str, scope: str | None = None, client: ClientCredentials | None = None
+    ) -> TokenGrant:
+        client_id = await self._user_token_client(client)
         digest = token_digest(refresh_token)
         now = utcnow()
+        known = await self.repo.find_refresh_token(digest)
+        if known is not None and known["status"] == "active":
+            # Refuse a wrong request before the token is spent, so the session survives it.
+            if known.get("client_id", self.settings.public_client_id) != client_id:
+                raise OAuthError(
+                    OAuthErrorCode.INVALID_GRANT, "the refresh token was issued to another client"
+                )
+            # An old session's scope may name scopes that no longer exist; it keeps those that still do.
+            kept = [s for s in str(known.get("scope", "")).split() if s in USER_SCOPES]
+            granted_scope = self._user_scope(scope, granted=" ".join(kept) or DEFAULT_USER_SCOPE)
         record = await self.repo.consume_refresh_token(digest, now)
         if record is None:
-            known = await self.repo.find_refresh_token(digest)
             if known is not None and known["status"] in ("used", "revoked"):
                 # A rotated token came back: it was stolen or replayed. End the whole family.
                 await self.repo.revoke_family(known["family_id"], now)
                 raise OAuthError(
-                    "invalid_grant", "the refresh token was already used; the session is revoked"
+                    OAuthErrorCode.INVALID_GRANT, "the refresh token was already used; the session is revoked"
                 )
-            raise OAuthError("invalid_grant", "the refresh token is unknown or expired")
+            raise OAuthError(OAuthErrorCode.INVALID_GRANT, "the refresh token is unknown or expired")
         user = await self.repo.get_user_doc(record["user_id"])
         if user is None:
-            raise OAuthError("invalid_grant", "the user no longer exists")
-        return await self._user_grant(user, family_id=record["family_id"], scope=record.get("scope", ""))
+            raise OAuthError(OAuthErrorCode.INVALID_GRANT, "the user no longer exists")
+        return await self._user_grant(
+            user, family_id=record["family_id"], scope=granted_scope, client_id=client_id
+        )
 
     async def revoke_refresh_token(self, *, token: str) -> None:
         known = await self.repo.find_refresh_token(token_digest(token))
@@ -745,27 +809,31 @@ class IdentityService:
             await self.repo.revoke_family(known["family_id"], utcnow())
 
     async def client_credentials_grant(
-        self, *, client_id: str, client_secret: str, scope: str | None
+        self, *, client: ClientCredentials | None, scope: str | None
     ) -> TokenGrant:
-        client = await self.repo.get_client(client_id)
-        valid = await self.hasher.verify(client["secret_hash"] if client else None, client_secret)
-        if client is None or not valid or client["status"] != "active":
-            raise OAuthError(
-                "invalid_client", "the client is unknown, revoked, or its secret is wrong", status=401
-            )
-        org = await self.repo.get_organization(client["org_id"])
+        if client is None:
+            raise OAuthError(OAuthErrorCode.INVALID_CLIENT, "client authentication is required")
+        record = await self._authenticate_client(client)
+        org = await self.repo.get_organization(record["org_id"])
         if org is None or not org.is_active:
-            raise OAuthError("invalid_client", "the client's organization is deactivated", status=401)
+            raise OAuthError(OAuthErrorCode.INVALID_CLIENT, "the client's organization is deactivated")
         try:
-            scopes = narrow_scopes(client["scopes"], scope)
+            scopes = narrow_scopes(record["scopes"], scope)
         except InvalidInput as exc:
-            raise OAuthError("invalid_scope", exc.detail) from exc
+            raise OAuthError(OAuthErrorCode.INVALID_SCOPE, exc.detail) from exc
         now = utcnow()
-        token = await self._access_token(
-            {"sub": client_id, "cid": client_id, "org": str(client["org_id"]), "scope": " ".join(scopes)}, now
-        )
+        client_id = record["_id"]
+        claims = {
+            "sub": client_id,
+            "client_id": client_id,
+            "cid": client_id,
+            "org": str(record["org_id"]),
+            "scope": " ".join(scopes),
+        }
         return TokenGrant(
-            access_token=token, expires_in=self.settings.access_token_ttl_seconds, scope=" ".join(scopes)
+            access_token=await self._access_token(claims, now),
+            expires_in=self.settings.access_token_ttl_seconds,
+            scope=" ".join(scopes),
         )
 
     async def rotate_signing_key(self, *, principal: Principal) -> str:
@@ -775,7 +843,6 @@ class IdentityService:
         return await self.keys.rotate()
 
     @staticmethod
-    def client_scopes() -> list[str]:
-        from identity.domain.tokens import CLIENT_SCOPES
-
-        return sorted(CLIENT_SCOPES)
+    def scopes_supported() -> list[str]:
+        """Every scope a token can carry: the user scope, then the scopes API clients may hold."""
+        return [*sorted(USER_SCOPES), *sorted(CLIENT_SCOPES)]

@@ -55,7 +55,7 @@ def _claims(**overrides: Any) -> dict[str, Any]:
         "exp": now + 300,
         "jti": str(uuid.uuid4()),
         "orgs": {},
-        "scope": "openid",
+        "scope": "profile",
     }
     claims.update(overrides)
     return {k: v for k, v in claims.items() if v is not None}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import jwt as pyjwt
-from identity_api import ISSUER, IdentityApi, assert_problem, bearer
+from identity_api import IdentityApi, assert_problem
 
 
 async def test_user_registers_creates_organization_and_becomes_its_owner(api: IdentityApi) -> None:
@@ -207,11 +207,3 @@ async def test_weak_passwords_are_refused_with_reasons(api: IdentityApi) -> None
 
     body = assert_problem(response, 422)
     assert "is too common" in body["problems"]
-
-
-async def test_discovery_points_at_jwks(api: IdentityApi) -> None:
-    config = (await api.http.get("/.well-known/openid-configuration")).json()
-
-    assert config["issuer"] == ISSUER
-    assert config["jwks_uri"] == f"{ISSUER}/.well-known/jwks.json"
-    assert (await api.http.get("/v1/users/me", headers=bearer("not-a-token"))).status_code == 401

@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from identity.domain.memberships import OrgRole
+from identity.domain.oauth import OAuthErrorCode
 from identity.domain.organizations import COUNTRY_PATTERN, SLUG_PATTERN, OrgKind, OrgStatus
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -165,3 +166,26 @@ class TokenResponse(BaseModel):
 
 class KeyRotated(BaseModel):
     kid: str
+
+
+class OAuthErrorBody(BaseModel):
+    """An error of the token or revocation endpoint (RFC 6749 section 5.2)."""
+
+    error: OAuthErrorCode
+    error_description: str
+
+
+class AuthorizationServerMetadata(BaseModel):
+    """RFC 8414 metadata. No authorization endpoint exists, so no response type is supported."""
+
+    issuer: str
+    token_endpoint: str
+    jwks_uri: str
+    revocation_endpoint: str
+    scopes_supported: list[str]
+    response_types_supported: list[str] = Field(
+        description="Empty: there is no authorization endpoint (no code or implicit flow)"
+    )
+    grant_types_supported: list[str]
+    token_endpoint_auth_methods_supported: list[str]
+    revocation_endpoint_auth_methods_supported: list[str]

@@ -17,6 +17,10 @@ CLIENT_SCOPES: dict[str, str] = {
     "webhooks:manage": "Manage webhook endpoints",
 }
 
+# A user's token acts for the user on every endpoint the user may call; there is one scope for that.
+USER_SCOPES: dict[str, str] = {"profile": "Act as the signed-in user"}
+DEFAULT_USER_SCOPE = "profile"
+
 
 def validate_client_scopes(scopes: Iterable[str]) -> list[str]:
     requested = sorted(set(scopes))
@@ -31,7 +35,7 @@ def validate_client_scopes(scopes: Iterable[str]) -> list[str]:
 def narrow_scopes(granted: Iterable[str], requested: str | None) -> list[str]:
     """The scopes a token gets: the requested subset of what was granted (all of it when none asked)."""
     allowed = set(granted)
-    if not requested:
+    if not requested or not requested.split():
         return sorted(allowed)
     wanted = set(requested.split())
     if not wanted <= allowed:
