@@ -189,16 +189,19 @@ async def test_erasure_by_the_supporter_removes_personal_data_and_keeps_the_tota
         "letters",
         person,
         await cw.consents(ref, "contact_by_organization"),
+        key=f"letter-{uuid.uuid4().hex}",
         body=f"I am {person['first_name']} from {person['postal_code']}.",
     )
     assert sent.status_code == 201, sent.text
     token = sent.json()["supporter_token"]
     assert (await cw.act(ref, "letters")).status_code == 201
     await cw.relayed(camp)  # the contact went out on the internal topic with consent
-
-    assert (await cw.token_post("/erasure", token)).status_code == 204
     db = cw.service.repo.db
     sid = supporter_id(token)
+    assert await db["idempotency"].count_documents({"supporter_id": sid}) == 1
+
+    assert (await cw.token_post("/erasure", token)).status_code == 204
+    assert await db["idempotency"].count_documents({"supporter_id": sid}) == 0  # it named the supporter
     stored = await db["supporters"].find_one({"_id": sid})
     assert stored is not None
     assert stored["erased_at"] is not None

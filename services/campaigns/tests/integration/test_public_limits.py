@@ -67,7 +67,12 @@ async def test_an_idempotency_key_replays_its_first_result_and_refuses_another_b
     assert first.json()["replayed"] is False
     replay = await cw.act(ref, person=person, key="retry-abc-1")
     assert replay.status_code == 201
-    assert replay.json() == {**first.json(), "replayed": True}
+    assert first.json()["supporter_token"]
+    # The first result, but never its secret: the key and the body are guessable by anyone.
+    assert replay.json() == {**first.json(), "replayed": True, "supporter_token": None}
+    stored = await cw.service.repo.db["idempotency"].find_one({"supporter_id": {"$exists": True}})
+    assert stored is not None
+    assert first.json()["supporter_token"] not in str(stored)
     other_body = problem(await cw.act(ref, person=supporter("someone-else"), key="retry-abc-1"), 422)
     assert "Idempotency-Key" in other_body["detail"]
     changed_consent = await cw.act(
