@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import httpx
@@ -23,7 +23,7 @@ from notifications.mailer import Mailer
 from notifications.messaging.publishers import declare_publishers
 from notifications.messaging.subscribers import register_consumers
 from notifications.notices import NoticeService
-from notifications.repository import INDEXES, Repository
+from notifications.repository import EMAILS, INDEXES, MESSAGES, Repository
 from notifications.service import WebhookService
 from notifications.ssrf import Resolver, system_resolver
 from notifications.templates import Templates
@@ -49,6 +49,8 @@ def create_app(
     resolver = resolver or system_resolver
     tracer_provider = configure_tracing(SERVICE, settings)
     holder: dict[str, EventIntake] = {}
+    # The workers' wake-up calls, by queue; filled once the workers exist (consumers are registered first).
+    wake: dict[str, Callable[[str], None]] = {}
     runtime = Runtime.build(
         service=SERVICE,
         mongo_settings=settings,
@@ -58,11 +60,15 @@ def create_app(
         tracer_provider=tracer_provider,
         indexes=INDEXES,
         declare_publishers=declare_publishers,
-        register_consumers=register_consumers(lambda: holder["intake"], settings.kafka_consumer_max_attempts),
+        register_consumers=register_consumers(
+            lambda: holder["intake"], settings.kafka_consumer_max_attempts, wake
+        ),
     )
     repo = Repository(runtime.db)
     notices = NoticeService(repo=repo, templates=Templates(settings.app_url))
-    webhooks = WebhookService(repo=repo, settings=settings, resolver=resolver)
+    webhooks = WebhookService(
+        repo=repo, settings=settings, resolver=resolver, on_queued=lambda: wake[MESSAGES]("api")
+    )
     holder["intake"] = EventIntake(repo=repo, notices=notices, settings=settings)
     delivery = DeliveryWorker(
         client=runtime.client,
@@ -74,6 +80,7 @@ def create_app(
         transport=transport,
     )
     mailer = Mailer(repo=repo, settings=settings)
+    wake.update({MESSAGES: delivery.wake, EMAILS: mailer.wake})
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from common.settings import AuthSettings, KafkaSettings, MongoSettings, ServiceSettings, TelemetrySettings
+from common.settings import (
+    AuthSettings,
+    Environment,
+    KafkaSettings,
+    MongoSettings,
+    ServiceSettings,
+    TelemetrySettings,
+)
 
 SERVICE = "notifications"
 
 # Standard Webhooks' suggested schedule: immediately, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
 DEFAULT_RETRY_SCHEDULE = [0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0]
+# Requests per second to one endpoint unless it sets its own: 2.5 times the action path's design peak
+# (200 actions/s on one campaign), so a busy campaign is never throttled (docs/decisions/0009).
+DEFAULT_ENDPOINT_RATE = 500.0
 
 
 class Settings(ServiceSettings, MongoSettings, KafkaSettings, AuthSettings, TelemetrySettings):
@@ -35,11 +45,22 @@ class Settings(ServiceSettings, MongoSettings, KafkaSettings, AuthSettings, Tele
         60.0, gt=0, description="How long a replica holds a claimed attempt before another may take it"
     )
     delivery_poll_seconds: float = Field(
-        1.0, gt=0, description="How often the delivery worker looks for due attempts"
+        10.0,
+        gt=0,
+        description="Fallback only: how often the delivery worker and the mailer look for due work when "
+        "nothing woke them (new work wakes them at once, scheduled retries by a timer)",
     )
-    delivery_concurrency: int = Field(8, ge=1, le=256, description="Attempts one replica runs at once")
+    delivery_concurrency: int = Field(
+        128, ge=1, le=1024, description="Webhook attempts one replica runs at once, over all endpoints"
+    )
+    endpoint_concurrency: int = Field(
+        32, ge=1, le=256, description="Webhook attempts one replica runs at once to one endpoint"
+    )
     endpoint_rate_per_second: float = Field(
-        10.0, gt=0, description="Most webhook requests per second to one endpoint (all replicas together)"
+        DEFAULT_ENDPOINT_RATE,
+        gt=0,
+        description="Most webhook requests per second to one endpoint, all replicas together (an endpoint "
+        "may set its own); the default is above a busy campaign's rate, see decision 0009",
     )
     disable_after_failing_seconds: float = Field(
         5 * 24 * 3600.0, gt=0, description="An endpoint failing without a success this long is disabled"
@@ -65,6 +86,9 @@ class Settings(ServiceSettings, MongoSettings, KafkaSettings, AuthSettings, Tele
     mail_from: str = Field(
         "Coalition Platform <notifications@coalition-platform.dev>", description="From: of e-mail notices"
     )
+    mail_batch_size: int = Field(
+        50, ge=1, le=500, description="E-mails sent one after another over one SMTP connection"
+    )
     mail_max_attempts: int = Field(8, ge=1, le=50, description="Attempts at sending one e-mail")
     mail_retry_seconds: float = Field(30.0, gt=0, description="Base delay between e-mail attempts (doubles)")
     app_url: str = Field(
@@ -77,3 +101,11 @@ class Settings(ServiceSettings, MongoSettings, KafkaSettings, AuthSettings, Tele
         if not value or len(value) > 50 or any(v < 0 for v in value):
             raise ValueError("the retry schedule needs 1 to 50 non-negative delays")
         return value
+
+    @model_validator(mode="after")
+    def _loopback_only_outside_production(self) -> Settings:
+        # Loopback targets let a partner's webhook reach this host's own services (SSRF); the flag exists
+        # for local development and tests only.
+        if self.allow_loopback_endpoints and self.environment is Environment.PRODUCTION:
+            raise ValueError("allow_loopback_endpoints is refused in the production environment")
+        return self

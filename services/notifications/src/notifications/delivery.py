@@ -1,25 +1,27 @@
-"""The webhook delivery worker: claims due messages with a lease, signs, sends, records, retries.
+"""The webhook delivery worker: woken when messages are queued, claims due ones in batches, sends several
+at once, records each outcome, retries on schedule.
 
-Pending messages live in MongoDB, so a restart loses nothing. A replica claims a due message by setting
-a lease on it atomically; the others skip leased messages until the lease runs out, so an attempt is
-made once (a replica that dies mid-attempt leaves a lease that expires, and the message is retried:
-at-least-once, with the same `webhook-id` for the receiver to skip duplicates). Each attempt's outcome,
-the message's next state and the published events commit in one transaction.
+Pending messages live in MongoDB, so a restart loses nothing. A replica claims due messages in a batch by
+setting a lease on each atomically (`Repository.claim_due`); the others skip leased messages until the
+lease runs out, so an attempt is made once (a replica that dies mid-attempt leaves a lease that expires,
+and the message is retried: at-least-once, with the same `webhook-id` for the receiver to skip
+duplicates). Each attempt's outcome, the message's next state and the published events commit in one
+transaction. The worker is woken by the consumer that queued a message (after its commit), by the change
+stream on `messages` (another replica's or the API's), at the next retry it scheduled, and by polling
+as the fallback. Up to `delivery_concurrency` attempts run at once, at most `endpoint_concurrency` per
+endpoint, each request taking a slot of the endpoint's rate limit shared by all replicas.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import json
 import logging
 import random
-import time
 import uuid
-from dataclasses import dataclass
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from uuid import UUID
 
 import httpx
 from pymongo import AsyncMongoClient
@@ -29,56 +31,46 @@ from common.events import utcnow
 from common.mongo import Document, Session, in_transaction
 from common.outbox import Outbox
 from notifications.config import Settings
-from notifications.domain.addresses import IPAddress
 from notifications.domain.notices import Notice
 from notifications.domain.webhooks import (
     AttemptOutcome,
     MessageStatus,
     is_success,
     next_attempt_after,
-    retry_after_seconds,
-    signature_header,
-    webhook_id,
 )
 from notifications.notices import NoticeService, new_id
-from notifications.repository import ORGANIZATIONS, Repository
-from notifications.service import active_secrets
-from notifications.ssrf import AddressRefused, Resolver, checked_address
+from notifications.repository import MESSAGES, ORGANIZATIONS, Repository
+from notifications.ssrf import Resolver
+from notifications.wakeup import Wakeup
+from notifications.webhook_client import Response, WebhookClient
 
 log = logging.getLogger(__name__)
-USER_AGENT = "CoalitionPlatform-Webhooks/1.0"
+
+# How far ahead a replica may book an endpoint's request slots (and wait for them, holding the lease).
+SLOT_HORIZON = timedelta(seconds=1)
+
+# What wakes the worker on the change stream: a new message, a message queued again (retry, replay),
+# and one handed back unattempted (a replica shutting down, or a rate-limit wait).
+QUEUED_MESSAGES: list[dict[str, Any]] = [
+    {
+        "$match": {
+            "$or": [
+                {"operationType": "insert"},
+                {"operationType": "update", "updateDescription.updatedFields.status": "pending"},
+                {
+                    "operationType": "update",
+                    "updateDescription.updatedFields.lease_owner": {"$type": "null"},
+                    "updateDescription.updatedFields.attempt_count": {"$exists": False},
+                },
+            ]
+        }
+    },
+    {"$project": {"_id": 1}},
+]
 
 
 class LeaseLost(Exception):
     """Another replica took the message over (our lease expired); our outcome is not recorded."""
-
-
-@dataclass(frozen=True)
-class Response:
-    status: int | None
-    latency_ms: int
-    snippet: str | None
-    error: str | None
-    retry_after: float | None
-
-
-def pinned_request(url: str, address: IPAddress) -> tuple[str, dict[str, str], dict[str, Any]]:
-    """The URL with its host replaced by the checked address, the Host header, and the TLS server name.
-
-    Connecting to the address that was checked (rather than resolving the name again) closes the
-    DNS-rebinding gap between the check and the connection.
-    """
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    literal = f"[{address}]" if isinstance(address, ipaddress.IPv6Address) else str(address)
-    netloc = literal if parts.port is None else f"{literal}:{parts.port}"
-    host_header = parts.netloc.rsplit("@", 1)[-1]
-    extensions: dict[str, Any] = {"sni_hostname": host} if parts.scheme == "https" else {}
-    return (
-        urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, "")),
-        {"Host": host_header},
-        extensions,
-    )
 
 
 class DeliveryWorker:
@@ -98,47 +90,130 @@ class DeliveryWorker:
         self.outbox = outbox
         self.notices = notices
         self.settings = settings
-        self.resolver = resolver
         self.owner = f"delivery-{uuid.uuid4().hex[:12]}"
         self.rng = random.Random()  # noqa: S311 - jitter, not cryptography
-        self.http = httpx.AsyncClient(
-            follow_redirects=False,
-            timeout=settings.delivery_timeout_seconds,
-            trust_env=False,
-            transport=transport,
-            headers={"User-Agent": USER_AGENT},
-        )
+        self.sender = WebhookClient(settings=settings, resolver=resolver, transport=transport)
+        self.wakeup = Wakeup(db=repo.db, collection=MESSAGES, pipeline=QUEUED_MESSAGES)
+        self._running: dict[UUID, asyncio.Task[None]] = {}
+        self._per_endpoint: Counter[UUID] = Counter()
+
+    def wake(self, cause: str = "local") -> None:
+        """New work was queued in this process (and committed): look for it now."""
+        self.wakeup.signal(cause)
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._running)
 
     async def close(self) -> None:
-        await self.http.aclose()
+        await self.sender.close()
 
     async def run(self) -> None:
-        while True:
-            try:
-                done = await self.deliver_due()
-            except Exception:
-                log.exception("webhook delivery round failed; will retry")
-                done = 0
-            if done == 0:
-                await asyncio.sleep(self.settings.delivery_poll_seconds)
-
-    async def deliver_due(self) -> int:
-        """Claim up to `delivery_concurrency` due messages and attempt them concurrently."""
-        claimed: list[Document] = []
-        now = utcnow()
-        lease_until = now + timedelta(seconds=self.settings.delivery_lease_seconds)
-        for _ in range(self.settings.delivery_concurrency):
-            message = await self.repo.claim_due(now=now, lease_until=lease_until, owner=self.owner)
-            if message is None:
-                break
-            claimed.append(message)
-        if claimed:
-            await asyncio.gather(*(self.attempt(m) for m in claimed))
-        return len(claimed)
-
-    async def attempt(self, message: Document) -> None:
+        watcher = asyncio.create_task(self.wakeup.watch())
         try:
-            await self._attempt(message)
+            while True:
+                self.wakeup.clear()
+                try:
+                    wait = await self.deliver_due()
+                except Exception:
+                    log.exception("webhook delivery round failed; will retry")
+                    wait = self.settings.delivery_poll_seconds
+                await self.wakeup.wait(wait)
+        finally:
+            watcher.cancel()
+            running = list(self._running.values())
+            for task in running:
+                task.cancel()  # each hands its message back (see `attempt`)
+            await asyncio.gather(watcher, *running, return_exceptions=True)
+
+    async def deliver_due(self) -> float:
+        """Claim due messages up to the free capacity and start them; the seconds until work may be due."""
+        poll = self.settings.delivery_poll_seconds
+        free = self.settings.delivery_concurrency - len(self._running)
+        if free <= 0:
+            return poll  # a finishing attempt wakes the loop
+        now = utcnow()
+        claimed = await self.repo.claim_due(
+            MESSAGES,
+            now=now,
+            lease_until=now + timedelta(seconds=self.settings.delivery_lease_seconds),
+            owner=self.owner,
+            limit=free,
+            held=list(self._running),
+            group_by="endpoint_id",
+            group_cap=self.settings.endpoint_concurrency,
+            group_load=self._per_endpoint,
+        )
+        if claimed:
+            await self._start(claimed)
+            return 0.0  # there may be more
+        scheduled = await self.repo.next_scheduled(MESSAGES, now)
+        if scheduled is None:
+            return poll
+        return min(poll, max(0.0, (scheduled - utcnow()).total_seconds()))
+
+    async def _start(self, claimed: list[Document]) -> None:
+        by_endpoint: dict[UUID, list[Document]] = {}
+        for message in claimed:
+            by_endpoint.setdefault(message["endpoint_id"], []).append(message)
+        endpoints = await self.repo.endpoints_by_id(list(by_endpoint))
+        for endpoint_id, messages in by_endpoint.items():
+            endpoint = endpoints.get(endpoint_id)
+            if endpoint is None or not endpoint["enabled"]:
+                for message in messages:
+                    self._spawn(message, endpoint, None)
+                continue
+            for message, slot in await self._book_slots(endpoint, messages):
+                self._spawn(message, endpoint, slot)
+
+    async def _book_slots(
+        self, endpoint: Document, messages: list[Document]
+    ) -> list[tuple[Document, datetime]]:
+        """Request slots of the endpoint's rate limit for as many messages as fit; the rest go back."""
+        rate = float(endpoint.get("rate_per_second") or self.settings.endpoint_rate_per_second)
+        interval_ms = max(1, round(1000 / rate))
+        fitting = max(1, int(SLOT_HORIZON.total_seconds() * rate))
+        taking, returning = messages[:fitting], messages[fitting:]
+        now = utcnow()
+        first, free_at = await self.repo.reserve_send_slots(
+            endpoint["_id"], now=now, interval_ms=interval_ms, count=len(taking), horizon=SLOT_HORIZON
+        )
+        if first is None:
+            returning = messages
+        # Not an attempt: back in the queue for when the endpoint's slots are free again.
+        again_at = max(now, free_at - SLOT_HORIZON)
+        for message in returning:
+            await self.repo.release(message["_id"], self.owner, again_at)
+        if first is None:
+            return []
+        step = timedelta(milliseconds=interval_ms)
+        return [(message, first + i * step) for i, message in enumerate(taking)]
+
+    def _spawn(self, message: Document, endpoint: Document | None, slot: datetime | None) -> None:
+        message_id = message["_id"]
+        endpoint_id = message["endpoint_id"]
+        task = asyncio.create_task(self.attempt(message, endpoint, slot))
+        self._running[message_id] = task
+        self._per_endpoint[endpoint_id] += 1
+
+        def finished(_: asyncio.Task[None]) -> None:
+            self._running.pop(message_id, None)
+            self._per_endpoint[endpoint_id] -= 1
+            if self._per_endpoint[endpoint_id] <= 0:
+                del self._per_endpoint[endpoint_id]
+            self.wakeup.signal("attempt-finished")
+
+        task.add_done_callback(finished)
+
+    async def attempt(self, message: Document, endpoint: Document | None, slot: datetime | None) -> None:
+        try:
+            if endpoint is None or not endpoint["enabled"]:
+                await self._record(message, endpoint, None, gave_up="the endpoint is disabled or deleted")
+                return
+            if slot is not None:
+                await asyncio.sleep((slot - utcnow()).total_seconds())
+            response = await self.sender.send(message, endpoint)
+            await self._record(message, endpoint, response)
         except asyncio.CancelledError:
             # Shutting down mid-attempt: hand the message back at once rather than when the lease ends.
             await asyncio.shield(self.repo.release(message["_id"], self.owner, utcnow()))
@@ -148,63 +223,6 @@ class DeliveryWorker:
         except Exception:
             log.exception("attempt at message %s failed unexpectedly", message["_id"])
             await self.repo.release(message["_id"], self.owner, utcnow() + timedelta(seconds=5))
-
-    async def _attempt(self, message: Document) -> None:
-        endpoint = await self.repo.get_endpoint(message["endpoint_id"])
-        if endpoint is None or not endpoint["enabled"]:
-            await self._record(message, endpoint, None, gave_up="the endpoint is disabled or deleted")
-            return
-        rate = float(endpoint.get("rate_per_second") or self.settings.endpoint_rate_per_second)
-        busy_until = await self.repo.take_send_slot(endpoint["_id"], utcnow(), max(1, int(1000 / rate)))
-        if busy_until is not None:
-            await self.repo.release(message["_id"], self.owner, busy_until)
-            return
-        response = await self._send(message, endpoint)
-        await self._record(message, endpoint, response)
-
-    async def _send(self, message: Document, endpoint: Document) -> Response:
-        started = time.perf_counter()
-
-        def elapsed() -> int:
-            return int((time.perf_counter() - started) * 1000)
-
-        try:
-            address = await checked_address(
-                endpoint["url"], resolver=self.resolver, allow_loopback=self.settings.allow_loopback_endpoints
-            )
-        except AddressRefused as exc:
-            return Response(None, elapsed(), None, f"refused: {exc}", None)
-        body = json.dumps(message["payload"], separators=(",", ":"), ensure_ascii=False).encode()
-        msg_id = webhook_id(message["_id"])
-        timestamp = int(time.time())
-        url, host, extensions = pinned_request(endpoint["url"], address)
-        headers = {
-            **host,
-            "content-type": "application/json",
-            "webhook-id": msg_id,
-            "webhook-timestamp": str(timestamp),
-            "webhook-signature": signature_header(
-                active_secrets(endpoint, utcnow()), msg_id=msg_id, timestamp=timestamp, body=body
-            ),
-        }
-        limit = self.settings.response_snippet_bytes
-        try:
-            async with asyncio.timeout(self.settings.delivery_timeout_seconds):
-                async with self.http.stream(
-                    "POST", url, content=body, headers=headers, extensions=extensions
-                ) as response:
-                    collected = b""
-                    async for chunk in response.aiter_bytes():
-                        collected += chunk
-                        if len(collected) >= limit:
-                            break
-            snippet = collected[:limit].decode("utf-8", errors="replace") if limit else None
-            retry_after = retry_after_seconds(response.headers.get("retry-after"), utcnow())
-            return Response(response.status_code, elapsed(), snippet, None, retry_after)
-        except TimeoutError:
-            return Response(None, elapsed(), None, "timeout", None)
-        except httpx.HTTPError as exc:
-            return Response(None, elapsed(), None, f"{type(exc).__name__}: {exc}"[:500], None)
 
     async def _record(
         self, message: Document, endpoint: Document | None, response: Response | None, *, gave_up: str = ""

@@ -1,35 +1,59 @@
-"""Sends queued e-mail notices over SMTP (aiosmtplib), with retries; replicas share the queue by lease."""
+"""Sends queued e-mail notices over SMTP (aiosmtplib): woken when mail is queued, in batches over one
+connection, with retries; replicas share the queue by lease.
+
+Every failure to compose or to send an e-mail counts as an attempt and backs off (doubling); after
+`mail_max_attempts` the e-mail is `failed` for good (stored with its last error, and logged at error
+level), never picked again.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from datetime import timedelta
+from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import make_msgid, parseaddr
+from typing import Any
 
 import aiosmtplib
 
 from common.events import utcnow
 from common.mongo import Document
 from notifications.config import Settings
-from notifications.repository import Repository
+from notifications.domain.notices import one_line
+from notifications.repository import EMAILS, Repository
+from notifications.wakeup import Wakeup
 
 log = logging.getLogger(__name__)
-EMAIL_LEASE_SECONDS = 120
+
+QUEUED_EMAILS: list[dict[str, Any]] = [{"$match": {"operationType": "insert"}}, {"$project": {"_id": 1}}]
+
+
+def mailbox(value: str) -> str:
+    """An address header value (`Name <user@host>` or `user@host`) with its display name made safe."""
+    name, address = parseaddr(one_line(value))
+    # Address refuses what is not one address (an empty or malformed one raises: a failed attempt).
+    return str(Address(display_name=one_line(name), addr_spec=address))
 
 
 def compose(doc: Document, sender: str) -> EmailMessage:
+    """The e-mail of a queued notice; every header value is one line (a name cannot break the header)."""
     message = EmailMessage()
-    message["From"] = sender
-    message["To"] = doc["to"]
-    message["Subject"] = doc["subject"]
+    message["From"] = mailbox(sender)
+    message["To"] = mailbox(doc["to"])
+    message["Subject"] = one_line(doc["subject"])
     message["Message-ID"] = make_msgid(idstring=str(doc["_id"]), domain="coalition-platform.dev")
-    message["X-Notice-Category"] = doc["category"]
+    message["X-Notice-Category"] = one_line(doc["category"])
     message.set_content(doc["text"])
     message.add_alternative(doc["html"], subtype="html")
     return message
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:300]
 
 
 class Mailer:
@@ -37,55 +61,117 @@ class Mailer:
         self.repo = repo
         self.settings = settings
         self.owner = f"mailer-{uuid.uuid4().hex[:12]}"
+        self.wakeup = Wakeup(db=repo.db, collection=EMAILS, pipeline=QUEUED_EMAILS)
+        # A batch is sent one e-mail after another; its lease must outlast the slowest batch.
+        self.lease = timedelta(seconds=60 + settings.mail_batch_size * settings.smtp_timeout_seconds)
+
+    def wake(self, cause: str = "local") -> None:
+        """E-mail was queued in this process (and committed): send it now."""
+        self.wakeup.signal(cause)
 
     async def run(self) -> None:
-        while True:
-            try:
-                sent = await self.send_due()
-            except Exception:
-                log.exception("sending e-mails failed; will retry")
-                sent = 0
-            if sent == 0:
-                await asyncio.sleep(self.settings.delivery_poll_seconds)
-
-    async def send_due(self) -> int:
-        count = 0
-        while True:
-            now = utcnow()
-            doc = await self.repo.claim_email(
-                now=now, lease_until=now + timedelta(seconds=EMAIL_LEASE_SECONDS), owner=self.owner
-            )
-            if doc is None:
-                return count
-            count += 1
-            await self.send(doc)
-
-    async def send(self, doc: Document) -> None:
-        s = self.settings
+        watcher = asyncio.create_task(self.wakeup.watch())
         try:
-            await aiosmtplib.send(
-                compose(doc, s.mail_from),
-                hostname=s.smtp_host,
-                port=s.smtp_port,
-                username=s.smtp_username,
-                password=s.smtp_password.get_secret_value() if s.smtp_password else None,
-                start_tls=s.smtp_starttls,
-                timeout=s.smtp_timeout_seconds,
-            )
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            attempts = int(doc.get("attempts", 0)) + 1
-            done = attempts >= s.mail_max_attempts
-            # The address is personal data: log the e-mail's id, not its recipient.
-            log.warning("e-mail %s: attempt %d failed: %s", doc["_id"], attempts, type(exc).__name__)
-            delay = s.mail_retry_seconds * 2 ** (attempts - 1)
-            await self.repo.finish_email(
-                doc["_id"],
-                self.owner,
-                {
-                    "status": "failed" if done else "pending",
-                    "next_attempt_at": utcnow() + timedelta(seconds=delay),
-                    "last_error": f"{type(exc).__name__}: {exc}"[:300],
-                },
-            )
+            while True:
+                self.wakeup.clear()
+                try:
+                    wait = await self.send_due()
+                except Exception:
+                    log.exception("sending e-mails failed; will retry")
+                    wait = self.settings.delivery_poll_seconds
+                await self.wakeup.wait(wait)
+        finally:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
+
+    async def send_due(self) -> float:
+        """Send one batch of due e-mails; the seconds until more may be due."""
+        now = utcnow()
+        batch = await self.repo.claim_due(
+            EMAILS,
+            now=now,
+            lease_until=now + self.lease,
+            owner=self.owner,
+            limit=self.settings.mail_batch_size,
+        )
+        if batch:
+            await self.send_batch(batch)
+            return 0.0
+        scheduled = await self.repo.next_scheduled(EMAILS, now)
+        poll = self.settings.delivery_poll_seconds
+        if scheduled is None:
+            return poll
+        return min(poll, max(0.0, (scheduled - utcnow()).total_seconds()))
+
+    async def send_batch(self, docs: list[Document]) -> None:
+        """Send `docs` over one SMTP connection, recording each one's outcome."""
+        s = self.settings
+        composed: list[tuple[Document, EmailMessage]] = []
+        for doc in docs:
+            try:
+                composed.append((doc, compose(doc, s.mail_from)))
+            except Exception as exc:
+                await self._failed(doc, exc)
+        if not composed:
             return
-        await self.repo.finish_email(doc["_id"], self.owner, {"status": "sent", "sent_at": utcnow()})
+        smtp = aiosmtplib.SMTP(
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            username=s.smtp_username,
+            password=s.smtp_password.get_secret_value() if s.smtp_password else None,
+            start_tls=s.smtp_starttls,
+            timeout=s.smtp_timeout_seconds,
+        )
+        try:
+            await smtp.connect()
+        except Exception as exc:
+            for doc, _ in composed:
+                await self._failed(doc, exc)
+            return
+        unsent = {doc["_id"] for doc, _ in composed}
+        try:
+            for doc, message in composed:
+                unsent.discard(doc["_id"])
+                try:
+                    await smtp.send_message(message)
+                except Exception as exc:
+                    await self._failed(doc, exc)
+                    if isinstance(exc, aiosmtplib.SMTPResponseException | aiosmtplib.SMTPRecipientsRefused):
+                        with contextlib.suppress(Exception):
+                            await smtp.rset()  # the server refused this one; the connection goes on
+                else:
+                    await self.repo.finish_email(
+                        doc["_id"], self.owner, {"status": "sent", "sent_at": utcnow()}
+                    )
+        except asyncio.CancelledError:
+            # Shutting down: hand back what was not sent yet rather than keep it leased.
+            await asyncio.shield(self.repo.release(list(unsent), self.owner, utcnow(), collection=EMAILS))
+            raise
+        finally:
+            with contextlib.suppress(Exception):
+                await smtp.quit()
+
+    async def _failed(self, doc: Document, exc: BaseException) -> None:
+        s = self.settings
+        attempts = int(doc.get("attempts", 0)) + 1
+        done = attempts >= s.mail_max_attempts
+        # The address is personal data: log the e-mail's id, not its recipient.
+        if done:
+            log.error(
+                "e-mail %s failed for good after %d attempts (status failed): %s",
+                doc["_id"],
+                attempts,
+                type(exc).__name__,
+            )
+        else:
+            log.warning("e-mail %s: attempt %d failed: %s", doc["_id"], attempts, type(exc).__name__)
+        delay = s.mail_retry_seconds * 2 ** (attempts - 1)
+        await self.repo.finish_email(
+            doc["_id"],
+            self.owner,
+            {
+                "status": "failed" if done else "pending",
+                "next_attempt_at": utcnow() + timedelta(seconds=delay),
+                "last_error": _describe(exc),
+            },
+        )

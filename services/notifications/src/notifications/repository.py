@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections import Counter
+from collections.abc import Collection
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
 from common.mongo import Database, Document, Indexes, Session
+from notifications.wakeup import note_queued
 
 ENDPOINTS = "endpoints"
 MESSAGES = "messages"
@@ -106,41 +109,125 @@ class Repository:
             .to_list()
         )
 
-    async def take_send_slot(self, endpoint_id: UUID, now: datetime, interval_ms: int) -> datetime | None:
-        """Reserve the endpoint's next request slot; None when it is free now, else when it frees up."""
-        doc = await self.db[ENDPOINTS].find_one_and_update(
-            {"_id": endpoint_id, "$or": [{"next_slot_at": None}, {"next_slot_at": {"$lte": now}}]},
-            [{"$set": {"next_slot_at": {"$add": [now, interval_ms]}}}],
+    async def endpoints_by_id(self, endpoint_ids: Collection[UUID]) -> dict[UUID, Document]:
+        docs = await self.db[ENDPOINTS].find({"_id": {"$in": list(endpoint_ids)}}).to_list()
+        return {d["_id"]: d for d in docs}
+
+    async def reserve_send_slots(
+        self, endpoint_id: UUID, *, now: datetime, interval_ms: int, count: int, horizon: timedelta
+    ) -> tuple[datetime | None, datetime]:
+        """Reserve `count` consecutive request slots `interval_ms` apart on the endpoint, shared by replicas.
+
+        Returns the first slot (None when the endpoint's slots are taken beyond `horizon` from now) and
+        when the slot after the reserved ones (or, refused, the next free one) begins.
+        """
+        before = await self.db[ENDPOINTS].find_one_and_update(
+            {"_id": endpoint_id, "$or": [{"next_slot_at": None}, {"next_slot_at": {"$lte": now + horizon}}]},
+            [
+                {
+                    "$set": {
+                        "next_slot_at": {
+                            "$add": [
+                                {"$max": [{"$ifNull": ["$next_slot_at", now]}, now]},
+                                interval_ms * count,
+                            ]
+                        }
+                    }
+                }
+            ],
+            projection={"next_slot_at": 1},
+            return_document=ReturnDocument.BEFORE,
         )
-        if doc is not None:
-            return None
+        if before is not None:
+            first = max(before.get("next_slot_at") or now, now)
+            return first, first + timedelta(milliseconds=interval_ms * count)
         current = await self.db[ENDPOINTS].find_one({"_id": endpoint_id}, {"next_slot_at": 1})
-        return None if current is None else current.get("next_slot_at") or now
+        return None, (current or {}).get("next_slot_at") or now
 
     # ---- messages and attempts --------------------------------------------------------------------
     async def insert_messages(self, docs: list[Document], session: Session) -> None:
         if docs:
             await self.db[MESSAGES].insert_many(docs, session=session)
+            note_queued(MESSAGES)
 
     async def get_message(self, message_id: UUID, session: Session | None = None) -> Document | None:
         return await self.db[MESSAGES].find_one({"_id": message_id}, session=session)
 
-    async def claim_due(self, *, now: datetime, lease_until: datetime, owner: str) -> Document | None:
-        """Take one due pending message for `owner` until `lease_until`; other replicas skip it meanwhile."""
-        return await self.db[MESSAGES].find_one_and_update(
-            {
-                "status": "pending",
-                "next_attempt_at": {"$lte": now},
-                "$or": [{"lease_until": None}, {"lease_until": {"$lte": now}}],
-            },
-            {"$set": {"lease_until": lease_until, "lease_owner": owner}},
-            sort=[("next_attempt_at", ASCENDING)],
-            return_document=ReturnDocument.AFTER,
-        )
+    async def claim_due(
+        self,
+        collection: str,
+        *,
+        now: datetime,
+        lease_until: datetime,
+        owner: str,
+        limit: int,
+        held: Collection[UUID] = (),
+        group_by: str | None = None,
+        group_cap: int = 0,
+        group_load: Counter[Any] | None = None,
+    ) -> list[Document]:
+        """Lease up to `limit` due pending items of a queue (`messages`, `emails`) to `owner`, oldest first.
 
-    async def release(self, message_id: UUID, owner: str, next_attempt_at: datetime) -> None:
-        await self.db[MESSAGES].update_one(
-            {"_id": message_id, "lease_owner": owner},
+        One read picks candidates, one update_many leases those still free (it re-checks each document,
+        so of two replicas claiming the same item exactly one gets it), one read returns what was won.
+        `held` are items this owner is still working on (never claimed twice, even if their lease ran
+        out); with `group_by`, at most `group_cap` items per group count against `group_load` (items
+        already in progress per group, e.g. per endpoint).
+        """
+        due: dict[str, Any] = {
+            "status": "pending",
+            "next_attempt_at": {"$lte": now},
+            "$or": [{"lease_until": None}, {"lease_until": {"$lte": now}}],
+        }
+        query = dict(due)
+        if held:
+            query["_id"] = {"$nin": list(held)}
+        load: Counter[Any] = Counter(group_load or {})
+        if group_by is not None:
+            full = [group for group, n in load.items() if n >= group_cap]
+            if full:
+                query[group_by] = {"$nin": full}
+        projection = {"_id": 1, group_by: 1} if group_by else {"_id": 1}
+        candidates = (
+            await self.db[collection]
+            .find(query, projection)
+            .sort("next_attempt_at", ASCENDING)
+            .limit(limit * 4)
+            .to_list()
+        )
+        chosen: list[UUID] = []
+        for candidate in candidates:
+            if group_by is not None:
+                group = candidate.get(group_by)
+                if load[group] >= group_cap:
+                    continue
+                load[group] += 1
+            chosen.append(candidate["_id"])
+            if len(chosen) >= limit:
+                break
+        if not chosen:
+            return []
+        await self.db[collection].update_many(
+            {**due, "_id": {"$in": chosen}}, {"$set": {"lease_until": lease_until, "lease_owner": owner}}
+        )
+        won = {"_id": {"$in": chosen}, "lease_owner": owner, "lease_until": lease_until}
+        return await self.db[collection].find(won).sort("next_attempt_at", ASCENDING).to_list()
+
+    async def next_scheduled(self, collection: str, now: datetime) -> datetime | None:
+        """When the earliest pending item of a queue that is not due yet becomes due."""
+        doc = await self.db[collection].find_one(
+            {"status": "pending", "next_attempt_at": {"$gt": now}},
+            {"next_attempt_at": 1},
+            sort=[("next_attempt_at", ASCENDING)],
+        )
+        return None if doc is None else doc["next_attempt_at"]
+
+    async def release(
+        self, ids: UUID | list[UUID], owner: str, next_attempt_at: datetime, *, collection: str = MESSAGES
+    ) -> None:
+        """Hand leased items back unattempted, due again at `next_attempt_at`."""
+        await self.db[collection].update_many(
+            {"_id": {"$in": ids if isinstance(ids, list) else [ids]}, "lease_owner": owner},
             {"$set": {"lease_until": None, "lease_owner": None, "next_attempt_at": next_attempt_at}},
         )
 
@@ -251,18 +338,7 @@ class Repository:
 
     async def insert_email(self, doc: Document, session: Session) -> None:
         await self.db[EMAILS].insert_one(doc, session=session)
-
-    async def claim_email(self, *, now: datetime, lease_until: datetime, owner: str) -> Document | None:
-        return await self.db[EMAILS].find_one_and_update(
-            {
-                "status": "pending",
-                "next_attempt_at": {"$lte": now},
-                "$or": [{"lease_until": None}, {"lease_until": {"$lte": now}}],
-            },
-            {"$set": {"lease_until": lease_until, "lease_owner": owner}},
-            sort=[("next_attempt_at", ASCENDING)],
-            return_document=ReturnDocument.AFTER,
-        )
+        note_queued(EMAILS)
 
     async def finish_email(self, email_id: UUID, owner: str, changes: dict[str, Any]) -> None:
         await self.db[EMAILS].update_one(

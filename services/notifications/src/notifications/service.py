@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -89,8 +90,16 @@ def message_doc(
 
 
 class WebhookService:
-    def __init__(self, *, repo: Repository, settings: Settings, resolver: Resolver) -> None:
+    def __init__(
+        self,
+        *,
+        repo: Repository,
+        settings: Settings,
+        resolver: Resolver,
+        on_queued: Callable[[], None] = lambda: None,
+    ) -> None:
         self.repo = repo
+        self.on_queued = on_queued  # wakes this process's delivery worker (others see the change stream)
         self.settings = settings
         self.resolver = resolver
         self.rng = random.Random()  # noqa: S311 - jitter, not cryptography
@@ -240,6 +249,7 @@ class WebhookService:
         if message["status"] == MessageStatus.PENDING.value:
             raise Conflict("the message is still being delivered")
         await self.repo.requeue({"_id": message_id}, utcnow())
+        self.on_queued()
         requeued = await self.repo.get_message(message_id)
         assert requeued is not None
         return requeued
@@ -256,7 +266,10 @@ class WebhookService:
             "status": MessageStatus.FAILED.value,
             "created_at": {"$gte": since},
         }
-        return await self.repo.requeue(query, now)
+        replayed = await self.repo.requeue(query, now)
+        if replayed:
+            self.on_queued()
+        return replayed
 
     async def send_test(self, *, principal: Principal, endpoint_id: UUID) -> Document:
         endpoint = await self.endpoint_for(principal, endpoint_id)
@@ -278,6 +291,7 @@ class WebhookService:
             await self.repo.insert_messages([doc], session)
 
         await in_transaction(self.repo.db.client, work)
+        self.on_queued()
         return doc
 
     async def stats(self, *, principal: Principal, endpoint_id: UUID, days: int) -> dict[str, Any]:

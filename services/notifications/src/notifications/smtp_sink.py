@@ -16,6 +16,7 @@ import logging
 import signal
 import sys
 import time
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -34,6 +35,7 @@ class ReceivedMail:
     rcpt_tos: list[str]
     message: EmailMessage
     path: Path | None
+    connection: int = 0  # which SMTP connection (session) brought it, counted from 1
 
     @property
     def subject(self) -> str:
@@ -51,11 +53,17 @@ class ReceivedMail:
 class _Handler:
     def __init__(self, sink: SmtpSink) -> None:
         self.sink = sink
+        self.connections: weakref.WeakKeyDictionary[Session, int] = weakref.WeakKeyDictionary()
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
         raw = envelope.original_content or envelope.content or b""
         data = raw if isinstance(raw, bytes) else raw.encode()
-        self.sink.keep(str(envelope.mail_from), [str(r) for r in envelope.rcpt_tos], data)
+        # aiosmtpd makes one Session per client connection.
+        if session not in self.connections:
+            self.sink.connections += 1
+            self.connections[session] = self.sink.connections
+        connection = self.connections[session]
+        self.sink.keep(str(envelope.mail_from), [str(r) for r in envelope.rcpt_tos], data, connection)
         return "250 Message accepted for delivery"
 
 
@@ -69,8 +77,9 @@ class SmtpSink:
         self.received: list[ReceivedMail] = []
         self._controller: Controller | None = None
         self._counter = 0
+        self.connections = 0  # SMTP connections that delivered at least one message
 
-    def keep(self, mail_from: str, rcpt_tos: list[str], data: bytes) -> None:
+    def keep(self, mail_from: str, rcpt_tos: list[str], data: bytes, connection: int = 0) -> None:
         message = email.message_from_bytes(data, policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         path = None
@@ -78,7 +87,7 @@ class SmtpSink:
         if self.maildir is not None:
             path = self.maildir / f"{time.strftime('%Y%m%dT%H%M%S')}-{self._counter:05d}.eml"
             path.write_bytes(data)
-        self.received.append(ReceivedMail(mail_from, rcpt_tos, message, path))
+        self.received.append(ReceivedMail(mail_from, rcpt_tos, message, path, connection))
         log.info(
             "smtp sink: message %d from %s to %d recipient(s), subject %r%s",
             self._counter,

@@ -7,6 +7,11 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from notifications.domain.notices import one_line
+
+# Free texts that may span lines in the body; never used in a subject.
+MULTILINE_FIELDS = frozenset({"reason"})
+
 
 @dataclass(frozen=True)
 class Rendered:
@@ -26,9 +31,17 @@ class Templates:
         )
 
     def render(self, kind: str, context: dict[str, Any]) -> Rendered:
-        values = {"app_url": self.app_url, **context}
+        # Names (of organizations, coalitions, campaigns) come from other services' events; a line break
+        # in one would cut the subject line short and break the mail header, so they are kept to one line.
+        values = {
+            "app_url": self.app_url,
+            **{
+                k: one_line(v, limit=1000) if isinstance(v, str) and k not in MULTILINE_FIELDS else v
+                for k, v in context.items()
+            },
+        }
         text = self.env.get_template(f"{kind}.txt.j2").render(values)
         first, _, rest = text.partition("\n")
-        subject = first.removeprefix("Subject:").strip()
+        subject = one_line(first.removeprefix("Subject:"))
         html = self.env.get_template(f"{kind}.html.j2").render(values)
         return Rendered(subject=subject, text=rest.strip() + "\n", html=html)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
+
+HEADER_TEXT_LIMIT = 300
 
 
 class Category(StrEnum):
@@ -64,3 +67,14 @@ def wants(preferences: dict[str, Any], category: Category, channel: Channel) -> 
     """Whether a person's preferences let `category` notices through `channel` (opt-out; default yes)."""
     chosen = (preferences.get("categories") or {}).get(category.value) or {}
     return bool(chosen.get(channel.value, True))
+
+
+def one_line(value: str, *, limit: int = HEADER_TEXT_LIMIT) -> str:
+    """`value` fit for a mail header or a title: one line, no control characters, spaces collapsed.
+
+    Everything `str.splitlines()` breaks on (CR, LF, VT, FF, FS, GS, RS, NEL, U+2028, U+2029) is a
+    control character (Cc) or a line/paragraph separator (Zl, Zp); each becomes a space, because the
+    e-mail package refuses such a header outright (and a name must not be able to add one).
+    """
+    kept = (" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in value)
+    return " ".join("".join(kept).split())[:limit]

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from common.contracts import campaigns, coalition, identity, topics
 from common.events import CloudEvent, EventPayload
-from common.inbox import EventConsumer, Handler
+from common.inbox import EventConsumer, Handler, IncomingMessage, Outcome
 from common.kafka import subscribe_consumer
 from common.mongo import Session
 from common.runtime import Runtime
 from notifications.intake import EventIntake
+from notifications.wakeup import collecting_queued
+
+Wake = Callable[[str], None]
 
 # One consumer group per source service, so one service's backlog does not hold up another's.
 CONSUMERS: dict[str, tuple[tuple[str, ...], tuple[type[EventPayload], ...], str]] = {
@@ -33,13 +36,34 @@ CONSUMERS: dict[str, tuple[tuple[str, ...], tuple[type[EventPayload], ...], str]
 }
 
 
-def register_consumers(intake: Callable[[], EventIntake], max_attempts: int) -> Callable[[Runtime], None]:
+class WakingConsumer(EventConsumer):
+    """An idempotent consumer that, once an event's transaction has committed, wakes the workers of the
+    queues (webhook messages, e-mails) it filled, so they are attempted at once rather than when polled."""
+
+    def __init__(self, *, wake: Mapping[str, Wake], **options: Any) -> None:
+        super().__init__(**options)
+        self.wake = wake
+
+    async def consume(self, message: IncomingMessage) -> str:
+        with collecting_queued() as queued:
+            outcome = await super().consume(message)
+        if outcome == Outcome.PROCESSED:
+            for queue in queued:
+                if queue in self.wake:
+                    self.wake[queue]("consumer")
+        return outcome
+
+
+def register_consumers(
+    intake: Callable[[], EventIntake], max_attempts: int, wake: Mapping[str, Wake]
+) -> Callable[[Runtime], None]:
     async def apply(payload: Any, event: CloudEvent, session: Session) -> None:
         await intake().handle(payload, event, session)
 
     def register(runtime: Runtime) -> None:
         for name, (consumed, payloads, description) in CONSUMERS.items():
-            consumer = EventConsumer(
+            consumer = WakingConsumer(
+                wake=wake,
                 name=name,
                 client=runtime.client,
                 db=runtime.db,
