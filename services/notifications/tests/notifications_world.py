@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,10 @@ from common.runtime import Role
 from eventually import eventually
 from notifications.app import create_app
 from notifications.config import Settings
+from notifications.delivery import DeliveryWorker
+from notifications.mailer import Mailer
 from notifications.messaging.subscribers import CONSUMERS
+from notifications.notices import NoticeService
 from notifications.smtp_sink import SmtpSink
 from notifications.ssrf import Resolver
 
@@ -69,11 +73,37 @@ class NotificationsStack:
         async with LifespanManager(app, startup_timeout=60, shutdown_timeout=90):
             yield app
 
+    @contextlib.asynccontextmanager
+    async def serving_replica(self) -> AsyncIterator[httpx.AsyncClient]:
+        """A second replica running every role, and an HTTP client of its API."""
+        async with self.replica(Role.SERVE) as app:
+            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+            async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as http:
+                yield http
+
     @property
     def db(self) -> Database:
         assert self.app is not None
         db: Database = self.app.state.runtime.db
         return db
+
+    @property
+    def delivery(self) -> DeliveryWorker:
+        assert self.app is not None
+        worker: DeliveryWorker = self.app.state.delivery
+        return worker
+
+    @property
+    def mailer(self) -> Mailer:
+        assert self.app is not None
+        mailer: Mailer = self.app.state.mailer
+        return mailer
+
+    @property
+    def notices(self) -> NoticeService:
+        assert self.app is not None
+        notices: NoticeService = self.app.state.notices
+        return notices
 
 
 @dataclass
@@ -185,8 +215,11 @@ class NotificationsWorld:
         await eventually(done, within=within, message=f"message {message_id} {status}")
         return await self.message_by_id(message_id)
 
-    async def send_test(self, org: Org, endpoint_id: str) -> dict[str, Any]:
-        response = await self.http.post(f"/v1/webhooks/{endpoint_id}/test", headers=org.headers)
+    async def send_test(
+        self, org: Org, endpoint_id: str, *, via: httpx.AsyncClient | None = None
+    ) -> dict[str, Any]:
+        """Queue a test message through this stack's API (or another replica's, `via`)."""
+        response = await (via or self.http).post(f"/v1/webhooks/{endpoint_id}/test", headers=org.headers)
         assert response.status_code == 202, response.text
         return dict(response.json())
 

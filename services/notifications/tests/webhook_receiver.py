@@ -24,6 +24,9 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     body: str = "ok"
+    # Hold the answer until this many requests to the path are open at once (or `together_within` ends).
+    together: int = 0
+    together_within: float = 0.9
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,9 @@ class Receiver:
         self.port = free_port()
         self.scripts: dict[str, list[Answer]] = {}
         self.received: dict[str, list[Received]] = defaultdict(list)
+        self.open: dict[str, int] = defaultdict(int)
+        self.most_open: dict[str, int] = defaultdict(int)  # the most requests to a path open at once
+        self._changed = asyncio.Condition()
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -62,8 +68,21 @@ class Receiver:
         self.received[path].append(Received(dict(request.headers), body, time.monotonic()))
         script = self.scripts.get(path) or [Answer()]
         answer = script.pop(0) if len(script) > 1 else script[0]
-        if answer.delay:
-            await asyncio.sleep(answer.delay)
+        async with self._changed:
+            self.open[path] += 1
+            self.most_open[path] = max(self.most_open[path], self.open[path])
+            self._changed.notify_all()
+        try:
+            if answer.together:
+                async with self._changed:
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(answer.together_within):
+                            await self._changed.wait_for(lambda: self.open[path] >= answer.together)
+            if answer.delay:
+                await asyncio.sleep(answer.delay)
+        finally:
+            async with self._changed:
+                self.open[path] -= 1
         return Response(answer.body, status_code=answer.status, headers=answer.headers)
 
     async def start(self) -> None:

@@ -1,0 +1,101 @@
+"""Webhook delivery is pushed: a queued message is attempted when it is queued (the poll interval of the
+tests' stack is an hour), several at once per endpoint, and the rate limit holds across replicas."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from datetime import UTC, datetime
+
+from notifications_world import NotificationsWorld
+from webhook_receiver import Answer
+
+from common.contracts import campaigns as camp
+from eventually import eventually
+
+AN_HOUR = 3600
+
+
+async def test_a_consumed_event_is_delivered_at_once_not_when_polled(world: NotificationsWorld) -> None:
+    assert world.stack.settings.delivery_poll_seconds >= AN_HOUR  # no poll comes to the rescue
+    org = await world.org("pushed")
+    path = f"pushed-{uuid.uuid4().hex[:8]}"
+    endpoint = await world.endpoint(org, path, event_types=["campaigns.campaign.created"])
+    delivery = world.stack.delivery
+    woken_by_consumer = delivery.wakeup.count["consumer"]
+
+    event = await world.publish_and_wait(
+        camp.CampaignCreated(
+            campaign_id=uuid.uuid4(),
+            owner_organization_id=org.uuid,
+            kind="petition",
+            title="Pushed, not polled",
+            status="active",
+            goal=camp.Goal(metric="actions", target=10, deadline=datetime(2030, 1, 1, tzinfo=UTC)),
+        )
+    )
+
+    message = await world.message(endpoint["id"], event.id)
+    assert message is not None
+    done = await world.wait_status(str(message["_id"]), "succeeded")
+    assert done["attempt_count"] == 1
+    assert [r.webhook_id for r in world.receiver.requests(path)] == [f"msg_{message['_id'].hex}"]
+    assert delivery.wakeup.count["consumer"] > woken_by_consumer  # the consumer woke the worker
+
+
+async def test_several_messages_to_one_endpoint_are_in_flight_together(world: NotificationsWorld) -> None:
+    together = 5
+    org = await world.org("parallel")
+    path = f"parallel-{uuid.uuid4().hex[:8]}"
+    endpoint = await world.endpoint(org, path, rate_per_second=1000)
+    world.receiver.script(path, Answer(500))
+    sent = [await world.send_test(org, endpoint["id"]) for _ in range(together)]
+    for message in sent:
+        await world.wait_status(message["id"], "failed")
+    # Each answer now waits until `together` requests are open at once (else it fails by timeout).
+    world.receiver.script(path, Answer(200, together=together))
+
+    replay = await world.http.post(
+        f"/v1/webhooks/{endpoint['id']}/replay", json={"since": sent[0]["created_at"]}, headers=org.headers
+    )
+    assert replay.json() == {"replayed": together}
+    for message in sent:
+        await world.wait_status(message["id"], "succeeded")
+
+    assert world.receiver.most_open[path] >= together
+
+
+async def test_rate_limit_holds_across_two_replicas(world: NotificationsWorld) -> None:
+    org = await world.org("shared-limit")
+    path = f"shared-{uuid.uuid4().hex[:8]}"
+    endpoint = await world.endpoint(org, path, rate_per_second=4)
+
+    async with world.stack.serving_replica() as other:
+        # Messages queued through each replica's API: each replica is woken first for its own.
+        sent = [await world.send_test(org, endpoint["id"], via=other if i % 2 else None) for i in range(8)]
+        for message in sent:
+            await world.wait_status(message["id"], "succeeded")
+
+    times = sorted(r.at for r in world.receiver.requests(path))
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert len(times) == 8
+    assert min(gaps) >= 0.2, gaps  # 4 per second is one every 0.25 s, less the receiver's timing noise
+    attempts = await world.db["attempts"].find({"endpoint_id": uuid.UUID(endpoint["id"])}).to_list()
+    assert len({a["worker"] for a in attempts}) == 2, "both replicas should have sent some"
+
+
+async def test_a_message_queued_by_another_replica_wakes_this_one(world: NotificationsWorld) -> None:
+    org = await world.org("streamed")
+    path = f"streamed-{uuid.uuid4().hex[:8]}"
+    endpoint = await world.endpoint(org, path)
+    delivery = world.stack.delivery
+    seen_on_stream = delivery.wakeup.count["change-stream"]
+
+    async with world.stack.serving_replica() as other:
+        sent = await world.send_test(org, endpoint["id"], via=other)
+        await world.wait_status(sent["id"], "succeeded")
+
+    async def stream_woke_this_replica() -> bool:
+        return delivery.wakeup.count["change-stream"] > seen_on_stream
+
+    await eventually(stream_woke_this_replica, message="the change stream to wake the first replica")
