@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -14,6 +15,8 @@ from faststream.specification import AsyncAPI
 from common.runtime import Role
 from common.settings import ServiceSettings
 from common.telemetry import configure_logging
+
+STARTUP_FAILURE = 3  # uvicorn's exit code when the server never started (port taken, lifespan failed)
 
 ROLE_HELP = {
     Role.SERVE: "HTTP API, event consumers and the outbox relay in one process (the default)",
@@ -28,6 +31,27 @@ def asyncapi_document(app: FastAPI, *, title: str, version: str = "1.0.0") -> di
     spec = AsyncAPI(broker, title=title, version=version, schema_version="3.0.0").to_specification()
     document: dict[str, Any] = json.loads(spec.to_json())
     return document
+
+
+def server_config(app: FastAPI, settings: ServiceSettings, **overrides: Any) -> uvicorn.Config:
+    """How every service is served: uvicorn with h11, whose parser stops buffering an oversized header section.
+
+    httptools (uvicorn's choice when installed) buffers header fields without limit; h11 refuses a request
+    line and headers that pass `h11_max_incomplete_event_size` before they are complete. That cap is twice
+    the header limit that the app's own middleware answers with 431, so near misses get a problem document
+    and only far larger requests are cut off by the parser (400, connection closed).
+    """
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "http": "h11",
+        "h11_max_incomplete_event_size": 2 * settings.http_max_header_bytes,
+        "log_config": None,
+        "access_log": False,
+        "timeout_graceful_shutdown": 10,
+        **overrides,
+    }
+    return uvicorn.Config(app, **options)
 
 
 def run(
@@ -57,12 +81,7 @@ def run(
     settings = settings_factory()
     configure_logging(service, settings.log_level)
     app = app_factory(settings, role=Role(command))
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=10,
-    )
-    return 0
+    server = uvicorn.Server(server_config(app, settings))
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    return 0 if server.started else STARTUP_FAILURE

@@ -10,12 +10,16 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pymongo.errors import ConnectionFailure, ExecutionTimeout, PyMongoError, WTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://coalition-platform.dev/problems/"
 
 log = logging.getLogger(__name__)
+
+# How long a client is asked to wait when MongoDB does not answer (Retry-After of the 503).
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 
 # Members of a problem document (RFC 9457) and problem()'s own arguments: not extension names.
@@ -152,7 +156,56 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     return problem(exc.status_code, detail=detail, instance=request.url.path, headers=exc.headers)
 
 
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The error, what caused it (or was being handled), and the members of exception groups."""
+    found: list[BaseException] = []
+    pending = [exc]
+    while pending and len(found) < 32:
+        current = pending.pop()
+        if any(current is seen for seen in found):
+            continue
+        found.append(current)
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        pending.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+    return found
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """MongoDB did not answer in time or could not be reached: worth retrying later, not a bug."""
+    for error in _causes(exc):
+        if isinstance(error, ConnectionFailure | ExecutionTimeout | WTimeoutError):
+            return True
+        if isinstance(error, PyMongoError) and (
+            error.timeout or error.has_error_label("TransientTransactionError")
+        ):
+            return True
+    return False
+
+
+def _unavailable(request: Request, exc: BaseException) -> JSONResponse:
+    log.warning(
+        "MongoDB unavailable on %s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc
+    )
+    return problem(
+        503,
+        code="database-unavailable",
+        title="Service unavailable",
+        detail="The database did not answer in time; try again shortly",
+        instance=request.url.path,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
+
+
+async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    if database_unavailable(exc):
+        return _unavailable(request, exc)
+    raise exc  # a bug, not an outage: on to the catch-all, which logs it and answers 500
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    if database_unavailable(exc):
+        return _unavailable(request, exc)
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem(500, detail="An unexpected error occurred; it has been logged", instance=request.url.path)
 
@@ -161,4 +214,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _on_domain_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    # Answered here rather than by the catch-all, which re-raises into the server's error log.
+    app.add_exception_handler(PyMongoError, _on_database_error)
     app.add_exception_handler(Exception, _on_unexpected)

@@ -41,6 +41,18 @@ class ServiceSettings(BaseSettings):
         None,
         description="Base URL at which clients reach this service (defaults to http://host:port)",
     )
+    http_max_header_count: int = Field(
+        100, ge=10, le=10_000, description="Header fields one request may carry; more are refused with 431"
+    )
+    http_max_header_bytes: int = Field(
+        16_384,
+        ge=4_096,
+        le=1_048_576,
+        description=(
+            "Bytes of request line and header fields one request may carry; more are refused with 431, "
+            "and the HTTP parser stops buffering (400, connection closed) at twice this"
+        ),
+    )
 
     @property
     def is_development(self) -> bool:
@@ -78,6 +90,16 @@ class MongoSettings(BaseSettings):
         description="MongoDB connection string; a replica set is required (transactions, change streams)",
     )
     mongodb_database: str = Field("", description="Database name (defaults to the service name)")
+    mongodb_request_timeout_seconds: float = Field(
+        5.0,
+        gt=0,
+        le=120,
+        description=(
+            "The most time one HTTP request may spend on MongoDB (server selection, connections, queries, "
+            "transaction retries); past it the request answers 503 with Retry-After. Background work "
+            "(outbox relay, change streams, consumers) is not bounded by it"
+        ),
+    )
 
 
 class KafkaSettings(BaseSettings):

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from pydantic_settings import BaseSettings
 
-from common.errors import install_problem_handlers, problem
+from common.errors import install_problem_handlers
+from common.limits import MongoDeadlineMiddleware, RequestLimits, RequestLimitsMiddleware
+from common.settings import MongoSettings, ServiceSettings
 
 HTTP_REQUESTS = Counter(
     "http_requests_total", "HTTP requests handled", ["service", "method", "route", "status"]
@@ -63,6 +67,11 @@ def operations_router(service: str, checks: dict[str, ReadinessCheck]) -> APIRou
     return router
 
 
+def _setting(settings: object, kind: type[BaseSettings], name: str) -> Any:
+    """A setting's value, or its default when the app has no settings of that kind (tests of the wiring)."""
+    return getattr(settings, name) if isinstance(settings, kind) else kind.model_fields[name].default
+
+
 def install_common(
     app: FastAPI,
     *,
@@ -70,16 +79,30 @@ def install_common(
     checks: dict[str, ReadinessCheck],
     tracer_provider: TracerProvider | None,
     max_body_bytes: int = 1_048_576,
+    settings: BaseSettings | None = None,
 ) -> None:
-    """Problem handlers, operations endpoints, request metrics, body limit and tracing."""
+    """Problem handlers, operations endpoints, request metrics, request limits, a MongoDB deadline, tracing.
+
+    `settings` default to `app.state.settings`, where each composition root keeps them.
+    """
+    settings = settings if settings is not None else getattr(app.state, "settings", None)
     install_problem_handlers(app)
     app.include_router(operations_router(service, checks))
 
+    # The last added runs first: measure (so refusals are counted too), request limits, MongoDB deadline.
+    app.add_middleware(
+        MongoDeadlineMiddleware,
+        seconds=_setting(settings, MongoSettings, "mongodb_request_timeout_seconds"),
+    )
+    limits = RequestLimits(
+        max_body_bytes=max_body_bytes,
+        max_header_count=_setting(settings, ServiceSettings, "http_max_header_count"),
+        max_header_bytes=_setting(settings, ServiceSettings, "http_max_header_bytes"),
+    )
+    app.add_middleware(RequestLimitsMiddleware, limits=limits)
+
     @app.middleware("http")
     async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > max_body_bytes):
-            return problem(413, detail=f"request bodies are limited to {max_body_bytes} bytes")
         started = time.perf_counter()
         response = await call_next(request)
         route = _route_template(request)
