@@ -1,196 +1,155 @@
-"""`make bench`: measures identity, campaigns and the outbox on real embedded MongoDB and Kafka.
+"""`make bench`: what users get from the platform, measured on the stack `make run` starts.
 
-HTTP calls go through the ASGI app in-process (no socket), so the figures are the service's own cost
-with real database and broker round trips, not network latency. Every figure printed is measured now.
+    python -m benchmarks            # the full run (about 15 minutes on 2 cores), writes docs/performance.md
+    python -m benchmarks --quick    # a 3-minute smoke run (smaller sizes, shorter runs)
+
+See docs/performance.md for what each scenario measures and how. Every process started here is stopped by
+PID when the bench ends, fails or is interrupted (Ctrl-C, SIGTERM).
 """
 
 from __future__ import annotations
 
-import asyncio
-import statistics
+import argparse
+import signal
+import sys
 import time
-import uuid
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+import traceback
+from collections.abc import Callable
+from types import FrameType
 
-import httpx
-from asgi_lifespan import LifespanManager
-from pydantic import SecretStr
+from benchmarks.loads import ensure_wrk
+from benchmarks.report import markdown, plot, summary_targets, table
+from benchmarks.scenarios import Bench, Options, Results
+from benchmarks.stack import ROOT, BenchStack
 
-from campaigns.app import create_app as create_campaigns
-from campaigns.config import Settings as CampaignsSettings
-from campaigns.domain.campaigns import CampaignKind, Goal, GoalMetric, Transition
-from campaigns.service import CampaignService, NewCampaign
-from common import mongo
-from common.auth import Principal
-from common.events import EventPayload
-from common.kafka import create_broker
-from common.mongo import Session
-from common.outbox import OUTBOX, OUTBOX_INDEXES, Outbox, OutboxRelay
-from common.testing.infra import embedded_infra
-from identity.app import create_app
-from identity.config import Settings
-
-PASSWORD = "violet kettle orbit 2031"
+ALL = ("a", "d", "e", "f", "g")
 
 
-class Ticked(EventPayload):
-    event_type = "bench.thing.ticked"
-    topic = "bench.things.v1"
-    thing_id: str
-    n: int
-
-
-async def _latencies(call: Callable[[], Awaitable[object]], count: int) -> list[float]:
-    samples = []
-    for _ in range(count):
-        started = time.perf_counter()
-        await call()
-        samples.append(time.perf_counter() - started)
-    return samples
-
-
-def _row(name: str, samples: list[float]) -> str:
-    ordered = sorted(samples)
-    p95 = ordered[int(len(ordered) * 0.95) - 1]
-    return (
-        f"{name:<44} n={len(samples):<5} p50={statistics.median(samples) * 1000:7.2f} ms   "
-        f"p95={p95 * 1000:7.2f} ms   {len(samples) / sum(samples):8.0f}/s sequential"
+def parse(argv: list[str]) -> tuple[argparse.Namespace, Options]:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a 3-minute smoke run")
+    parser.add_argument("--seconds", type=float, help="length of one wrk run (10; quick 3)")
+    parser.add_argument("--rounds", type=int, help="alternating rounds of service and floors (3)")
+    parser.add_argument("--connections", type=int, nargs="+", help="wrk connections (32 64)")
+    parser.add_argument("--rates", type=float, nargs="+", help="end-to-end arrival rates (50 100 200)")
+    parser.add_argument("--e2e-seconds", type=float, help="length of each open-loop run (30; quick 8)")
+    parser.add_argument("--fanout-events", type=int, help="events in the fan-out scenario (10; quick 3)")
+    parser.add_argument("--growth", type=int, nargs="+", help="action counts of f (1e3..1e6; quick ..1e5)")
+    parser.add_argument("--endpoints", type=int, nargs="+", help="endpoint counts of f (10 1000 10000)")
+    parser.add_argument("--only", nargs="+", choices=ALL, help="run only these scenarios (a covers b and c)")
+    parser.add_argument(
+        "--write-docs",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="write docs/performance.md and the plot (default: on for the full run, off for --quick)",
     )
-
-
-async def bench_identity(mongodb_url: str, kafka: str) -> None:
-    settings = Settings(
-        environment="development",
-        mongodb_url=mongodb_url,
-        kafka_bootstrap_servers=kafka,
-        mongodb_database=f"bench_{uuid.uuid4().hex[:6]}",
-        public_url="http://identity.bench",
-        bootstrap_admin_email="bench@example.org",
-        bootstrap_admin_password=SecretStr(PASSWORD),
+    parser.add_argument("--keep-state", action="store_true", help="keep the stack's state directory and logs")
+    args = parser.parse_args(argv)
+    q = args.quick
+    options = Options(
+        quick=q,
+        seconds=args.seconds or (3 if q else 10),
+        rounds=args.rounds or 3,
+        connections=args.connections or [32, 64],
+        e2e_rates=args.rates or [50, 100, 200],
+        e2e_seconds=args.e2e_seconds or (8 if q else 30),
+        fanout_endpoints=100,
+        fanout_events=args.fanout_events or (3 if q else 10),
+        growth_sizes=args.growth or ([10**3, 10**4, 10**5] if q else [10**3, 10**4, 10**5, 10**6]),
+        endpoint_sizes=args.endpoints or [10, 1000, 10000],
+        stats_reads=100 if q else 300,
+        entitlement_samples=3 if q else 7,
     )
-    app = create_app(settings)
-    async with (
-        LifespanManager(app, startup_timeout=60),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://identity.bench") as http,
-    ):
-        form = {"grant_type": "password", "username": "bench@example.org", "password": PASSWORD}
-        logins = await _latencies(lambda: http.post("/oauth/token", data=form), 20)
-        token = (await http.post("/oauth/token", data=form)).json()["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
-        me = await _latencies(lambda: http.get("/v1/users/me", headers=headers), 500)
-        verifier = app.state.token_verifier
-        verify = await _latencies(lambda: verifier.verify(token), 2000)
-        print(_row("password grant (argon2id t=3, m=64 MiB)", logins))
-        print(_row("GET /v1/users/me (verify token + Mongo)", me))
-        print(_row("access token verification (cached key)", verify))
-
-        async def concurrent_me() -> None:
-            await asyncio.gather(*(http.get("/v1/users/me", headers=headers) for _ in range(50)))
-
-        started = time.perf_counter()
-        for _ in range(10):
-            await concurrent_me()
-        elapsed = time.perf_counter() - started
-        print(f"{'GET /v1/users/me, 50 concurrent x 10':<44} {500 / elapsed:8.0f} requests/s")
+    if args.write_docs is None:
+        args.write_docs = not q
+    return args, options
 
 
-async def bench_outbox(mongodb_url: str, kafka: str, events: int = 5000, keys: int = 100) -> None:
-    client = mongo.create_client(mongodb_url, app_name="bench")
-    db = client.get_database(f"bench_outbox_{uuid.uuid4().hex[:6]}", codec_options=mongo.CODEC_OPTIONS)
-    await mongo.apply_indexes(db, OUTBOX_INDEXES)
-    outbox = Outbox(db, source="urn:bench:outbox")
+def attempt(results: Results, name: str, scenario: Callable[[], None]) -> None:
+    """Run one scenario; a failure (a service misbehaving) is reported and the next scenario runs."""
+    try:
+        scenario()
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:
+        traceback.print_exc()
+        results.check(f"{name} ran to the end", False, f"{type(exc).__name__}: {str(exc)[:300]}")
 
-    async def stage(n: int) -> None:
-        async def work(session: Session) -> None:
-            await outbox.add(session, Ticked(thing_id=f"k{n % keys}", n=n), key=f"k{n % keys}", subject="s")
 
-        await mongo.in_transaction(client, work)
+def main(argv: list[str]) -> int:
+    args, options = parse(argv)
+    ensure_wrk()
+    only = set(args.only or ALL)
 
-    started = time.perf_counter()
-    for chunk in range(0, events, 50):
-        await asyncio.gather(*(stage(n) for n in range(chunk, min(chunk + 50, events))))
-    staged = time.perf_counter() - started
-    broker = create_broker(kafka, client_id="bench")
-    await broker.start()
-    relay = OutboxRelay(db, broker, batch_size=500)
-    started = time.perf_counter()
-    while await db[OUTBOX].count_documents({"status": "pending"}):
-        await relay.publish_pending()
-    relayed = time.perf_counter() - started
-    await broker.stop()
-    await client.close()
-    print(f"{'outbox: stage event in a transaction':<44} {events / staged:8.0f} events/s (50 concurrent)")
+    def stop_on_term(signum: int, _: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop_on_term)
+    started = time.monotonic()
+    results = Results()
+    stack = BenchStack(keep_state=args.keep_state)
+    bench: Bench | None = None
+    try:
+        print(f"starting the platform (state and logs in {stack.state}) ...", flush=True)
+        stack.start()
+        print(f"platform up in {time.monotonic() - started:.0f}s; setting up over HTTP", flush=True)
+        bench = Bench(stack, options, results)
+        bench.api.organization()
+        bench.memory("idle")
+        if "a" in only:
+            print("a-c. intake (wrk; service and floors alternating)", flush=True)
+            attempt(results, "a-c", bench.intake)
+        if "d" in only or "g" in only:
+            print("d. end to end (open loop, webhook receiver)", flush=True)
+            attempt(results, "d", bench.end_to_end)
+        sizes = bench.memory("after d")
+        for name, mib in sizes.items():
+            results.row(
+                "g",
+                f"RSS of {name} after d",
+                f"{mib:.0f} MiB",
+                f"< 150 MB: {'met' if mib * 1.048576 < 150 else 'MISSED'}",
+            )
+        if "e" in only:
+            print("e. fan-out", flush=True)
+            attempt(results, "e", bench.fan_out)
+        if "f" in only:
+            print("f. growth", flush=True)
+            attempt(results, "f (statistics)", bench.growth)
+            attempt(results, "f (entitlement)", bench.entitlement)
+        crashed = stack.crashed()
+        if crashed:
+            results.check("every service still running", False, f"{crashed} exited")
+    except KeyboardInterrupt:
+        print("\ninterrupted; stopping everything", flush=True)
+        return 130
+    finally:
+        if bench is not None:
+            bench.close()
+        stack.stop()
+    elapsed = time.monotonic() - started
+    command = "make bench" if not options.quick else "python -m benchmarks --quick"
+    if argv and not (options.quick and argv == ["--quick"]):
+        command = "python -m benchmarks " + " ".join(argv)
+    print("\n" + table(results))
     print(
-        f"{'outbox relay: publish to Kafka + mark sent':<44} {events / relayed:8.0f} events/s ({keys} keys)"
+        "\ntargets: "
+        + ", ".join(
+            f"{k} {'met' if v else 'MISSED' if v is not None else 'n/a'}"
+            for k, v in summary_targets(results).items()
+        )
     )
-
-
-async def _launched_petition(service: CampaignService, target: int) -> str:
-    """A launched petition (made through the service as a platform admin); its owner's link code."""
-    admin = Principal(subject=str(uuid.uuid4()), kind="user", platform_admin=True)
-    deadline = datetime.now(UTC) + timedelta(days=30)
-    new = NewCampaign(
-        organization_id=uuid.uuid4(),
-        coalition_id=None,
-        kind=CampaignKind.PETITION,
-        title="Benchmark petition",
-        summary="",
-        details={"text": "Fund screening.", "target": {"name": "Minister of Health"}},
-        goal=Goal(metric=GoalMetric.ACTIONS, action_kind="signature", target=target, deadline=deadline),
-    )
-    campaign = await service.create_campaign(principal=admin, new=new)
-    await service.transition(principal=admin, campaign_id=campaign.id, transition=Transition.LAUNCH)
-    links = await service.repo.links_of_campaign(campaign.id)
-    return str(links[0]["_id"])
-
-
-async def bench_campaigns(mongodb_url: str, kafka: str) -> None:
-    settings = CampaignsSettings(
-        environment="development",
-        mongodb_url=mongodb_url,
-        kafka_bootstrap_servers=kafka,
-        mongodb_database=f"bench_campaigns_{uuid.uuid4().hex[:6]}",
-        public_rate_limit=10**9,
-    )
-    app = create_campaigns(settings)
-    async with (
-        LifespanManager(app, startup_timeout=60, shutdown_timeout=60),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://campaigns.bench") as http,
-    ):
-        service: CampaignService = app.state.campaigns
-        counter = iter(range(10**9))
-
-        def sign(ref: str) -> Awaitable[httpx.Response]:
-            body = {"supporter": {"email": f"s{next(counter)}@example.net", "first_name": "Sam"}}
-            return http.post(f"/v1/public/links/{ref}/signatures", json=body)
-
-        ref = await _launched_petition(service, target=100_000)
-        sequential = await _latencies(lambda: sign(ref), 300)
-        print(_row("signature (new supporter, 1 campaign)", sequential))
-        repeat = {"supporter": {"email": "s0@example.net", "first_name": "Sam"}}
-        repeats = await _latencies(lambda: http.post(f"/v1/public/links/{ref}/signatures", json=repeat), 300)
-        print(_row("signature repeat (already recorded)", repeats))
-
-        for campaigns, concurrent in ((1, 20), (10, 20)):
-            refs = [await _launched_petition(service, target=100_000) for _ in range(campaigns)]
-            started = time.perf_counter()
-            rounds = 15
-            for _ in range(rounds):
-                responses = await asyncio.gather(*(sign(refs[i % campaigns]) for i in range(concurrent)))
-                assert all(r.status_code == 201 for r in responses), responses[0].text
-            elapsed = time.perf_counter() - started
-            label = f"signatures, {concurrent} concurrent on {campaigns} campaign(s)"
-            print(f"{label:<44} {concurrent * rounds / elapsed:8.0f} actions/s")
-
-
-async def main() -> None:
-    with embedded_infra() as infra:
-        print(f"embedded MongoDB {infra.mongodb_url} and Kafka {infra.kafka_bootstrap_servers}\n")
-        await bench_identity(infra.mongodb_url, infra.kafka_bootstrap_servers)
-        await bench_campaigns(infra.mongodb_url, infra.kafka_bootstrap_servers)
-        await bench_outbox(infra.mongodb_url, infra.kafka_bootstrap_servers)
+    failed = [c for c in results.checks if not c[1]]
+    print(f"checks: {len(results.checks) - len(failed)} ok, {len(failed)} failed; {elapsed / 60:.1f} minutes")
+    if args.write_docs:
+        docs = ROOT / "docs"
+        png = docs / "performance-latency.png"
+        drew = plot(results, png)
+        mode = "quick mode" if options.quick else "full mode"
+        (docs / "performance.md").write_text(markdown(results, command, elapsed, mode, png if drew else None))
+        print(f"wrote {docs / 'performance.md'}" + (f" and {png}" if drew else ""))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    sys.exit(main(sys.argv[1:]))
