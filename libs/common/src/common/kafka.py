@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from typing import Any
 
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -11,6 +14,9 @@ from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from opentelemetry.trace import TracerProvider
 
 from common.inbox import EventConsumer, IncomingMessage
+
+log = logging.getLogger(__name__)
+TOPIC_ALREADY_EXISTS = 36
 
 
 def create_broker(
@@ -62,3 +68,25 @@ def subscribe_consumer(
         title=f"{consumer.name}:{'+'.join(topics)}",
         description=description,
     )(handle)
+
+
+async def ensure_topics(
+    bootstrap_servers: str, partitions: Mapping[str, int], *, replication_factor: int = 1
+) -> None:
+    """Create topics that need more partitions than a broker's default (existing ones are left as
+    they are: Kafka never lowers a topic's partitions, and raising them moves keys between partitions).
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        response = await admin.create_topics(
+            [
+                NewTopic(name, num_partitions=count, replication_factor=replication_factor)
+                for name, count in partitions.items()
+            ]
+        )
+        for topic, code, message in response.topic_errors:
+            if code not in (0, TOPIC_ALREADY_EXISTS):
+                log.warning("could not create topic %s: %s (%s)", topic, message, code)
+    finally:
+        await admin.close()

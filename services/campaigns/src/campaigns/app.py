@@ -18,7 +18,9 @@ from campaigns.messaging.subscribers import register_consumers
 from campaigns.repository import INDEXES, CampaignRepository
 from campaigns.service import CampaignService
 from common.auth import KeySource, verifier_for
+from common.contracts import topics
 from common.events import source_urn
+from common.kafka import ensure_topics
 from common.runtime import Role, Runtime, every, stop_task
 from common.telemetry import configure_tracing
 from common.web import install_common
@@ -66,6 +68,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await ensure_topics(
+            settings.kafka_bootstrap_servers,
+            {topics.CAMPAIGNS_ACTIONS: settings.actions_topic_partitions},
+            replication_factor=settings.actions_topic_replication,
+        )
         await runtime.start()
         service.lookups.start()
         background: list[asyncio.Task[None]] = []

@@ -47,6 +47,18 @@ class Settings(ServiceSettings, MongoSettings, KafkaSettings, AuthSettings, Tele
     aggregate_batch_size: int = Field(
         500, ge=1, le=10_000, description="Recorded actions the aggregator counts in one batch at most"
     )
+    actions_topic_partitions: int = Field(
+        12,
+        ge=1,
+        le=1000,
+        description=(
+            "Partitions of campaigns.actions.v1 when this service creates it (the aggregator's replicas "
+            "share campaigns by partition; an existing topic is left as it is)"
+        ),
+    )
+    actions_topic_replication: int = Field(
+        1, ge=1, le=7, description="Replication factor of campaigns.actions.v1 when created (3 on a cluster)"
+    )
     aggregate_sweep_seconds: float = Field(
         10.0,
         gt=0,
