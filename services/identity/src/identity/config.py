@@ -27,6 +27,14 @@ class Settings(ServiceSettings, MongoSettings, KafkaSettings, TelemetrySettings)
     invitation_ttl_hours: int = Field(
         168, ge=1, le=24 * 30, description="How long an invitation can be accepted"
     )
+    email_verification_ttl_hours: int = Field(
+        48, ge=1, le=24 * 14, description="How long an e-mail verification link can be used"
+    )
+    require_verified_email: bool = Field(
+        True,
+        description="Only users who verified their e-mail address may accept invitations (be given roles "
+        "in an organization); the creator of a new organization owns it regardless",
+    )
     key_rotation_days: int = Field(
         30, ge=1, description="A signing key older than this is rotated at start-up"
     )

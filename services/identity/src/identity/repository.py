@@ -22,6 +22,7 @@ INVITATIONS = "invitations"
 API_CLIENTS = "api_clients"
 REFRESH_TOKENS = "refresh_tokens"
 LOGIN_ATTEMPTS = "login_attempts"
+EMAIL_VERIFICATIONS = "email_verifications"
 
 INDEXES = (
     Indexes(ORGANIZATIONS, (IndexModel([("slug", ASCENDING)], unique=True, name="slug_unique"),)),
@@ -38,6 +39,14 @@ INDEXES = (
         (
             IndexModel([("token_hash", ASCENDING)], unique=True, name="token_hash"),
             IndexModel([("org_id", ASCENDING), ("status", ASCENDING)], name="by_org"),
+        ),
+    ),
+    Indexes(
+        EMAIL_VERIFICATIONS,
+        (
+            IndexModel([("token_hash", ASCENDING)], unique=True, name="token_hash"),
+            IndexModel([("user_id", ASCENDING), ("status", ASCENDING)], name="by_user"),
+            IndexModel([("expires_at", ASCENDING)], name="expired_ttl", expireAfterSeconds=7 * 24 * 3600),
         ),
     ),
     Indexes(API_CLIENTS, (IndexModel([("org_id", ASCENDING)], name="by_org"),)),
@@ -131,6 +140,14 @@ class IdentityRepository:
     async def find_user_by_email(self, email: str, session: Session | None = None) -> Document | None:
         return await self.db[USERS].find_one({"email": email}, session=session)
 
+    async def find_user_signing_in(self, names: list[str]) -> Document | None:
+        """The user stored under the first of `names` that exists (canonical form first, then older forms)."""
+        for name in dict.fromkeys(names):
+            doc = await self.db[USERS].find_one({"email": name})
+            if doc is not None:
+                return doc
+        return None
+
     async def update_user(
         self, user_id: UUID, changes: dict[str, Any], session: Session | None = None
     ) -> User | None:
@@ -206,6 +223,27 @@ class IdentityRepository:
 
     async def invitations_of(self, org_id: UUID) -> list[Document]:
         return await self.db[INVITATIONS].find({"org_id": org_id}).sort("created_at", -1).to_list()
+
+    # e-mail verifications
+    async def insert_email_verification(self, doc: Document, session: Session) -> None:
+        await self.db[EMAIL_VERIFICATIONS].update_many(
+            {"user_id": doc["user_id"], "status": "pending"},
+            {"$set": {"status": "superseded", "superseded_at": doc["created_at"]}},
+            session=session,
+        )
+        await self.db[EMAIL_VERIFICATIONS].insert_one(doc, session=session)
+
+    async def find_email_verification(self, token_hash: str, session: Session) -> Document | None:
+        return await self.db[EMAIL_VERIFICATIONS].find_one({"token_hash": token_hash}, session=session)
+
+    async def use_email_verification(self, verification_id: UUID, at: datetime, session: Session) -> bool:
+        """Mark a pending verification used; False when it was not pending any more (a race lost)."""
+        result = await self.db[EMAIL_VERIFICATIONS].update_one(
+            {"_id": verification_id, "status": "pending"},
+            {"$set": {"status": "used", "used_at": at}},
+            session=session,
+        )
+        return result.modified_count == 1
 
     # API clients
     async def insert_client(self, doc: Document, session: Session) -> None:

@@ -20,6 +20,7 @@ from common.mongo import Document, Session, in_transaction
 from common.outbox import Outbox
 from identity.config import Settings
 from identity.domain import memberships as rules
+from identity.domain.emails import canonical_email, legacy_form, sign_in_name
 from identity.domain.memberships import OrgRole
 from identity.domain.oauth import ClientCredentials, OAuthError, OAuthErrorCode
 from identity.domain.organizations import EDITABLE_FIELDS, Organization, OrgKind, OrgStatus, slug_is_allowed
@@ -32,8 +33,9 @@ from identity.domain.tokens import (
     org_roles_claim,
     validate_client_scopes,
 )
-from identity.domain.users import User, normalize_email, password_problems
+from identity.domain.users import User, password_problems
 from identity.keys import SigningKeys, token_times
+from identity.messaging import contracts
 from identity.repository import IdentityRepository
 from identity.security import Hasher, new_token, token_digest
 
@@ -130,7 +132,7 @@ class IdentityService:
     async def register_user(
         self, *, email: str, password: str, display_name: str, platform_admin: bool = False
     ) -> User:
-        email = normalize_email(email)
+        email = canonical_email(email)
         problems = password_problems(password, email=email, display_name=display_name)
         if problems:
             raise InvalidInput("the password " + "; ".join(problems), field="password", problems=problems)
@@ -145,6 +147,8 @@ class IdentityService:
             "platform_admin": platform_admin,
             "created_at": now,
             "password_changed_at": now,
+            # The operator vouches for the bootstrap admin's address; everybody else proves theirs.
+            "email_verified_at": now if platform_admin else None,
         }
 
         async def work(session: Session) -> None:
@@ -163,10 +167,13 @@ class IdentityService:
         email, password = self.settings.bootstrap_admin_email, self.settings.bootstrap_admin_password
         if not email or password is None:
             return None
-        existing = await self.repo.find_user_by_email(normalize_email(email))
+        existing = await self.repo.find_user_by_email(canonical_email(email))
         if existing is not None:
-            if not existing.get("platform_admin"):
-                await self.repo.update_user(existing["_id"], {"platform_admin": True})
+            if not existing.get("platform_admin") or existing.get("email_verified_at") is None:
+                vouched = existing.get("email_verified_at") or utcnow()
+                await self.repo.update_user(
+                    existing["_id"], {"platform_admin": True, "email_verified_at": vouched}
+                )
             return None
         try:
             return await self.register_user(
@@ -210,9 +217,69 @@ class IdentityService:
         )
         await self.repo.revoke_user_tokens(user_id, now)
 
+    # ---- e-mail verification ---------------------------------------------------------------------
+
+    async def request_email_verification(self, *, principal: Principal) -> tuple[Document, str]:
+        """A new single-use link for the user's address (earlier ones stop working); only its hash is kept."""
+        user_id = self._require_user(principal)
+        token = new_token("ev")
+        now = utcnow()
+
+        async def work(session: Session) -> Document:
+            user = await self.repo.get_user_doc(user_id, session)
+            if user is None:
+                raise NotFound("the user no longer exists")
+            if user.get("email_verified_at") is not None:
+                raise Conflict("the e-mail address is already verified")
+            doc: Document = {
+                "_id": uuid.uuid4(),
+                "user_id": user_id,
+                "email": user["email"],
+                "token_hash": token_digest(token),
+                "status": "pending",
+                "created_at": now,
+                "expires_at": now + timedelta(hours=self.settings.email_verification_ttl_hours),
+            }
+            await self.repo.insert_email_verification(doc, session)
+            payload = contracts.EmailVerificationRequested(
+                user_id=user_id, verification_id=doc["_id"], email=doc["email"], expires_at=doc["expires_at"]
+            )
+            await self._emit(session, payload, key=str(user_id), subject=f"users/{user_id}")
+            return doc
+
+        return await in_transaction(self.client, work), token
+
+    async def confirm_email_verification(self, *, token: str) -> User:
+        """Use a verification link: once, before it expires, for the address it was sent to."""
+
+        async def work(session: Session) -> User:
+            verification = await self.repo.find_email_verification(token_digest(token), session)
+            if verification is None:
+                raise NotFound("no e-mail verification matches this token")
+            now = utcnow()
+            if verification["status"] != "pending":
+                raise Gone(f"the verification link was already {verification['status']}")
+            if verification["expires_at"] <= now:
+                raise Gone("the verification link has expired; ask for a new one")
+            user = await self.repo.get_user_doc(verification["user_id"], session)
+            if user is None or user["email"] != verification["email"]:
+                raise Gone("the verification link was for another address")
+            if not await self.repo.use_email_verification(verification["_id"], now, session):
+                raise Gone("the verification link was already used")
+            updated = await self.repo.update_user(user["_id"], {"email_verified_at": now}, session)
+            assert updated is not None
+            payload = contracts.EmailVerified(user_id=user["_id"], email=user["email"])
+            await self._emit(session, payload, key=str(user["_id"]), subject=f"users/{user['_id']}")
+            return updated
+
+        return await in_transaction(self.client, work)
+
     # ---- organizations ---------------------------------------------------------------------------
 
     async def register_organization(self, *, principal: Principal, new: NewOrganization) -> Organization:
+        # The creator owns a new organization even before verifying their address: no one else's
+        # organization is at stake, and a platform admin verifies organizations separately. Roles in
+        # organizations that exist already need a verified address (accept_invitation).
         user_id = self._require_user(principal)
         if not slug_is_allowed(new.slug):
             raise InvalidInput("the slug is reserved or malformed", field="slug")
@@ -437,7 +504,7 @@ class IdentityService:
         doc: Document = {
             "_id": uuid.uuid4(),
             "org_id": org_id,
-            "email": normalize_email(email),
+            "email": canonical_email(email),
             "role": role.value,
             "token_hash": token_digest(token),
             "status": "pending",
@@ -505,6 +572,11 @@ class IdentityService:
             now = utcnow()
             if invitation["expires_at"] <= now:
                 raise Gone("the invitation has expired")
+            if self.settings.require_verified_email and user.get("email_verified_at") is None:
+                raise Forbidden(
+                    "verify your e-mail address before you join an organization",
+                    reason="email-unverified",
+                )
             org = await self._org_or_404(invitation["org_id"], session)
             org.require_active()
             org_id, role = invitation["org_id"], OrgRole(invitation["role"])
@@ -757,9 +829,9 @@ class IdentityService:
     ) -> TokenGrant:
         client_id = await self._user_token_client(client)
         granted_scope = self._user_scope(scope)
-        email = normalize_email(username)
+        email = sign_in_name(username)
         pair, whole = await self._reserve_login(email, source_of(source))
-        user = await self.repo.find_user_by_email(email)
+        user = await self.repo.find_user_signing_in([email, legacy_form(username)])
         if not await self.hasher.verify(user["password_hash"] if user else None, password) or user is None:
             await self._login_failed(pair)
             raise OAuthError(OAuthErrorCode.INVALID_GRANT, "the e-mail address or password is wrong")

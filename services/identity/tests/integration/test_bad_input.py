@@ -60,6 +60,7 @@ VALID_BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/organizations/{org_id}/invitations"): {"email": "invitee@example.org", "role": "member"},
     ("POST", "/v1/organizations/{org_id}/clients"): {"name": "CRM sync", "scopes": ["organizations:read"]},
     ("POST", "/v1/invitations/accept"): {"token": "inv_" + "x" * 40},
+    ("POST", "/v1/users/email-verification/confirm"): {"token": "ev_" + "x" * 40},
 }
 
 # Every query parameter of the app, each with values it must refuse.

@@ -79,6 +79,7 @@ async def test_registration_events_are_cloudevents_keyed_by_aggregate(
 
 async def test_no_password_hash_secret_or_token_ever_reaches_kafka(api: IdentityApi, infra: Infra) -> None:
     owner = await api.person("owner")
+    verification = await api.verification_token(owner)
     org = await api.organization(owner)
     invited = (
         await api.http.post(
@@ -103,7 +104,12 @@ async def test_no_password_hash_secret_or_token_ever_reaches_kafka(api: Identity
         infra.kafka_bootstrap_servers,
         topics.IDENTITY_ORGANIZATIONS,
         topics.IDENTITY_USERS,
-        until=lambda rs: any(r[2]["type"] == "identity.api_client.created" and r[0] == org["id"] for r in rs),
+        until=lambda rs: (
+            any(r[2]["type"] == "identity.api_client.created" and r[0] == org["id"] for r in rs)
+            and any(
+                r[2]["type"] == "identity.user.email_verification_requested" and r[0] == owner.id for r in rs
+            )
+        ),
     )
 
     everything = json.dumps([event for _, _, event in records])
@@ -112,6 +118,7 @@ async def test_no_password_hash_secret_or_token_ever_reaches_kafka(api: Identity
         owner.token,
         owner.refresh_token,
         invited["token"],
+        verification,
         client["client_secret"],
         "$argon2",
     ):

@@ -42,7 +42,7 @@ async def test_invited_person_accepts_and_appears_among_members(api: IdentityApi
 async def test_invitation_token_is_single_use(api: IdentityApi) -> None:
     owner = await api.person("owner")
     org = await api.organization(owner)
-    invitee = await api.person("invitee")
+    invitee = await api.verify_email(await api.person("invitee"))
     invited = await api.http.post(
         f"/v1/organizations/{org['id']}/invitations", json={"email": invitee.email}, headers=owner.headers
     )

@@ -49,10 +49,27 @@ class MembershipSummary(BaseModel):
 
 class UserRead(BaseModel):
     id: UUID
-    email: str
+    email: str = Field(description="Canonical form: NFKC, case-folded, the domain in IDNA A-labels")
     display_name: str
     platform_admin: bool
     created_at: datetime
+    email_verified_at: datetime | None = Field(
+        None, description="When the user proved they own the address; needed before joining organizations"
+    )
+
+
+class EmailVerificationSent(BaseModel):
+    email: str
+    expires_at: datetime
+    token: str | None = Field(
+        None,
+        description="Development and test only: the single-use token that the e-mailed link carries. "
+        "Elsewhere it reaches the user only by e-mail.",
+    )
+
+
+class EmailVerificationConfirm(Strict):
+    token: Annotated[str, StringConstraints(min_length=10, max_length=200)]
 
 
 class ProfileRead(UserRead):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
 from common.auth import CurrentPrincipal
 from common.mongo import Document
 from identity.api.deps import ServiceDep
 from identity.api.schemas import (
+    EmailVerificationConfirm,
+    EmailVerificationSent,
     MembershipSummary,
     PasswordChange,
     ProfileRead,
@@ -62,3 +64,31 @@ async def change_password(body: PasswordChange, principal: CurrentPrincipal, ser
     await service.change_password(
         principal=principal, current_password=body.current_password, new_password=body.new_password
     )
+
+
+@router.post(
+    "/me/email-verification",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=EmailVerificationSent,
+    response_model_exclude_none=True,
+    summary="Send a single-use link that proves the user owns their e-mail address",
+    description=(
+        "Earlier links stop working. The link's token is stored only as a hash and never travels on Kafka; "
+        "in development and test the response carries it, elsewhere it reaches the user only by e-mail."
+    ),
+)
+async def request_email_verification(
+    principal: CurrentPrincipal, service: ServiceDep, request: Request
+) -> EmailVerificationSent:
+    doc, token = await service.request_email_verification(principal=principal)
+    shown = token if request.app.state.settings.is_development else None
+    return EmailVerificationSent(email=doc["email"], expires_at=doc["expires_at"], token=shown)
+
+
+@router.post(
+    "/email-verification/confirm",
+    response_model=UserRead,
+    summary="Verify an e-mail address with the token of its link (single use, expires)",
+)
+async def confirm_email_verification(body: EmailVerificationConfirm, service: ServiceDep) -> User:
+    return await service.confirm_email_verification(token=body.token)

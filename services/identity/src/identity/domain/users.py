@@ -80,3 +80,8 @@ class User(BaseModel):
     display_name: str
     platform_admin: bool = False
     created_at: datetime
+    email_verified_at: datetime | None = None
+
+    @property
+    def email_verified(self) -> bool:
+        return self.email_verified_at is not None

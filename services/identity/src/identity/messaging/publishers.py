@@ -9,9 +9,10 @@ from faststream.kafka import KafkaBroker
 from common.contracts import identity as ev
 from common.contracts import topics
 from common.events import envelope_schema
+from identity.messaging import contracts
 
 OrganizationEvent = envelope_schema("IdentityOrganizationEvent", ev.ORGANIZATION_EVENTS)
-UserEvent = envelope_schema("IdentityUserEvent", ev.USER_EVENTS)
+UserEvent = envelope_schema("IdentityUserEvent", (*ev.USER_EVENTS, *contracts.USER_EVENTS))
 
 
 def declare_publishers(broker: KafkaBroker) -> dict[str, Any]:
@@ -28,7 +29,10 @@ def declare_publishers(broker: KafkaBroker) -> dict[str, Any]:
         topics.IDENTITY_USERS: broker.publisher(
             topics.IDENTITY_USERS,
             title=topics.IDENTITY_USERS,
-            description="Users registered; key: user id. CloudEvents 1.0 structured JSON.",
+            description=(
+                "Users registered, e-mail verification requested (never the token) and e-mail verified; "
+                "key: user id. CloudEvents 1.0 structured JSON."
+            ),
             schema=UserEvent,
         ),
     }
