@@ -104,20 +104,17 @@ async def test_a_refreshed_token_keeps_its_client_and_may_not_widen_its_scope(ap
     assert claims["client_id"] == "coalition-platform"
 
 
-async def test_the_platform_client_may_name_itself(api: IdentityApi) -> None:
+async def test_the_platform_client_may_name_itself_in_the_form_or_in_basic(api: IdentityApi) -> None:
     person = await api.person()
+    login = {"grant_type": "password", "username": person.email, "password": person.password}
+    empty_basic = base64.b64encode(b"coalition-platform:").decode()
 
-    response = await api.http.post(
-        "/oauth/token",
-        data={
-            "grant_type": "password",
-            "username": person.email,
-            "password": person.password,
-            "client_id": "coalition-platform",
-        },
+    in_form = await api.http.post("/oauth/token", data={**login, "client_id": "coalition-platform"})
+    in_basic = await api.http.post(
+        "/oauth/token", data=login, headers={"Authorization": f"Basic {empty_basic}"}
     )
 
-    assert response.status_code == 200, response.text
+    assert in_form.status_code == in_basic.status_code == 200, (in_form.text, in_basic.text)
 
 
 async def test_client_authentication_failure_challenges_with_basic(api: IdentityApi) -> None:

@@ -58,7 +58,8 @@ def _client_credentials(request: Request, form: dict[str, str]) -> ClientCredent
             raise OAuthError(OAuthErrorCode.INVALID_CLIENT, "malformed Basic credentials")
         if "client_id" in form and form["client_id"] != unquote(client_id):
             raise _invalid_request("client_id in the form differs from the Basic credentials")
-        return ClientCredentials(unquote(client_id), unquote(secret), ClientAuthMethod.BASIC)
+        # An empty password is how some libraries send a public client's id in Basic.
+        return ClientCredentials(unquote(client_id), unquote(secret) or None, ClientAuthMethod.BASIC)
     form_id, form_secret = form.get("client_id"), form.get("client_secret")
     if form_secret is not None and not form_id:
         raise OAuthError(OAuthErrorCode.INVALID_CLIENT, "client_secret was sent without a client_id")
