@@ -186,7 +186,8 @@ the scenario's campaign, with `rate_per_second` 1000). Every process the bench s
   rate whatever the earlier ones became (open loop). `benchmarks/receiver.py` (its own process, raw asyncio
   HTTP) records the arrival of each webhook (`time.monotonic()`, one clock for all processes on Linux), its
   `webhook-id` and the action id in the body. Latency is from the 2xx of the action to the webhook's
-  arrival. Lag counts as bounded when every acknowledged action was delivered within 30 s of the end and the
+  arrival. Lag counts as bounded when every request got a 2xx, every acknowledged action was delivered within
+  30 s of the end and the
   p95 of the last quarter of the actions is within twice the second quarter's (+250 ms).
 - **e. fan-out.** 100 endpoints (distinct paths on the receiver) for one campaign; a few actions, each one
   event to 100 endpoints; deliveries per second from the first to the last arrival. Against: plain httpx in
