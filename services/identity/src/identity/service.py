@@ -35,7 +35,6 @@ from identity.domain.tokens import (
 )
 from identity.domain.users import User, password_problems
 from identity.keys import SigningKeys, token_times
-from identity.messaging import contracts
 from identity.repository import IdentityRepository
 from identity.security import Hasher, new_token, token_digest
 
@@ -241,7 +240,7 @@ class IdentityService:
                 "expires_at": now + timedelta(hours=self.settings.email_verification_ttl_hours),
             }
             await self.repo.insert_email_verification(doc, session)
-            payload = contracts.EmailVerificationRequested(
+            payload = ev.EmailVerificationRequested(
                 user_id=user_id, verification_id=doc["_id"], email=doc["email"], expires_at=doc["expires_at"]
             )
             await self._emit(session, payload, key=str(user_id), subject=f"users/{user_id}")
@@ -268,7 +267,7 @@ class IdentityService:
                 raise Gone("the verification link was already used")
             updated = await self.repo.update_user(user["_id"], {"email_verified_at": now}, session)
             assert updated is not None
-            payload = contracts.EmailVerified(user_id=user["_id"], email=user["email"])
+            payload = ev.EmailVerified(user_id=user["_id"], email=user["email"])
             await self._emit(session, payload, key=str(user["_id"]), subject=f"users/{user['_id']}")
             return updated
 

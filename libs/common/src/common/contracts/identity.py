@@ -128,4 +128,24 @@ ORGANIZATION_EVENTS: tuple[type[EventPayload], ...] = (
     ApiClientCreated,
     ApiClientRevoked,
 )
-USER_EVENTS: tuple[type[EventPayload], ...] = (UserRegistered,)
+
+
+class EmailVerificationRequested(EventPayload):
+    """A user asked to prove they own their e-mail address; the single-use token is not in the event."""
+
+    topic: ClassVar[str] = topics.IDENTITY_USERS
+    event_type: ClassVar[str] = "identity.user.email_verification_requested"
+    user_id: UUID
+    verification_id: UUID
+    email: str
+    expires_at: datetime
+
+
+class EmailVerified(EventPayload):
+    topic: ClassVar[str] = topics.IDENTITY_USERS
+    event_type: ClassVar[str] = "identity.user.email_verified"
+    user_id: UUID
+    email: str
+
+
+USER_EVENTS: tuple[type[EventPayload], ...] = (UserRegistered, EmailVerificationRequested, EmailVerified)

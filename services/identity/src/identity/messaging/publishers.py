@@ -9,10 +9,9 @@ from faststream.kafka import KafkaBroker
 from common.contracts import identity as ev
 from common.contracts import topics
 from common.events import envelope_schema
-from identity.messaging import contracts
 
 OrganizationEvent = envelope_schema("IdentityOrganizationEvent", ev.ORGANIZATION_EVENTS)
-UserEvent = envelope_schema("IdentityUserEvent", (*ev.USER_EVENTS, *contracts.USER_EVENTS))
+UserEvent = envelope_schema("IdentityUserEvent", ev.USER_EVENTS)
 
 
 def declare_publishers(broker: KafkaBroker) -> dict[str, Any]:
