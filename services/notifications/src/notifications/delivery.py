@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 import uuid
 from collections import Counter
 from datetime import datetime, timedelta
@@ -96,6 +97,7 @@ class DeliveryWorker:
         self.wakeup = Wakeup(db=repo.db, collection=MESSAGES, pipeline=QUEUED_MESSAGES)
         self._running: dict[UUID, asyncio.Task[None]] = {}
         self._per_endpoint: Counter[UUID] = Counter()
+        self._last_start: dict[UUID, float] = {}  # monotonic start of the latest request per endpoint
 
     def wake(self, cause: str = "local") -> None:
         """New work was queued in this process (and committed): look for it now."""
@@ -170,7 +172,7 @@ class DeliveryWorker:
         self, endpoint: Document, messages: list[Document]
     ) -> list[tuple[Document, datetime]]:
         """Request slots of the endpoint's rate limit for as many messages as fit; the rest go back."""
-        rate = float(endpoint.get("rate_per_second") or self.settings.endpoint_rate_per_second)
+        rate = self._rate(endpoint)
         interval_ms = max(1, round(1000 / rate))
         fitting = max(1, int(SLOT_HORIZON.total_seconds() * rate))
         taking, returning = messages[:fitting], messages[fitting:]
@@ -205,6 +207,26 @@ class DeliveryWorker:
 
         task.add_done_callback(finished)
 
+    async def _keep_spacing(self, endpoint: Document) -> None:
+        """Start no request to the endpoint sooner after this replica's previous one than its rate allows.
+
+        The booked slots already space requests; this keeps a late wake-up from the slot's sleep (a busy
+        event loop) from squeezing the next request right behind a delayed one.
+        """
+        spacing = 1 / self._rate(endpoint)
+        while True:
+            wait = self._last_start.get(endpoint["_id"], -spacing) + spacing - time.monotonic()
+            if wait <= 0:
+                now = time.monotonic()
+                if len(self._last_start) > 10_000:  # forget endpoints not sent to for a while
+                    self._last_start = {k: v for k, v in self._last_start.items() if now - v < 60}
+                self._last_start[endpoint["_id"]] = now
+                return
+            await asyncio.sleep(wait)
+
+    def _rate(self, endpoint: Document) -> float:
+        return float(endpoint.get("rate_per_second") or self.settings.endpoint_rate_per_second)
+
     async def attempt(self, message: Document, endpoint: Document | None, slot: datetime | None) -> None:
         try:
             if endpoint is None or not endpoint["enabled"]:
@@ -212,6 +234,7 @@ class DeliveryWorker:
                 return
             if slot is not None:
                 await asyncio.sleep((slot - utcnow()).total_seconds())
+                await self._keep_spacing(endpoint)
             response = await self.sender.send(message, endpoint)
             await self._record(message, endpoint, response)
         except asyncio.CancelledError:
