@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,6 +20,8 @@ from common.events import source_urn
 from common.runtime import Role, Runtime, every, stop_task
 from common.telemetry import configure_tracing
 from common.web import install_common
+
+log = logging.getLogger(__name__)
 
 DESCRIPTION = """
 Coalitions of organizations, their members' roles and lifecycle, and data-sharing agreements. Tokens
@@ -50,15 +53,21 @@ def create_app(
     )
     holder["service"] = service
 
+    async def sweeping() -> None:
+        # Agreements recorded before member acceptance existed are reset at once on start-up, then
+        # with every sweep (a replica of the previous version may still record one during an upgrade).
+        try:
+            await service.require_member_acceptance()
+        except Exception:
+            log.exception("resetting agreements without the member's acceptance failed; will retry")
+        await every(settings.expiry_sweep_seconds, service.sweep, "the sweep (invitations, agreements)")
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
         sweeper = None
         if role.runs_consumers:
-            sweep = every(
-                settings.expiry_sweep_seconds, service.expire_due_invitations, "expiring invitations"
-            )
-            sweeper = asyncio.create_task(sweep)
+            sweeper = asyncio.create_task(sweeping())
         try:
             yield
         finally:

@@ -10,7 +10,8 @@ from uuid import UUID
 from pymongo import ASCENDING, IndexModel, ReturnDocument
 
 from coalition.domain.coalitions import Coalition, CoalitionStatus, Visibility
-from coalition.domain.memberships import CoalitionRole, MembershipState
+from coalition.domain.memberships import CoalitionRole, MembershipState, SharingLevel
+from coalition.domain.sharing import Acceptance, Agreement, Proposal
 from common.mongo import Database, Document, Indexes, Session
 
 COALITIONS = "coalitions"
@@ -44,6 +45,53 @@ INDEXES = (
 
 def _coalition(doc: Document) -> Coalition:
     return Coalition.model_validate({**doc, "id": doc["_id"]})
+
+
+# ---- a membership's data-sharing agreement, as stored in the membership document ------------------
+
+
+def _proposal(doc: Document | None) -> Proposal | None:
+    if not doc:
+        return None
+    return Proposal(level=SharingLevel(doc["level"]), at=doc["at"], by_org=doc["by_org"], by_user=doc["by"])
+
+
+def _proposal_doc(proposal: Proposal) -> Document:
+    return {
+        "level": proposal.level.value,
+        "at": proposal.at,
+        "by_org": proposal.by_org,
+        "by": proposal.by_user,
+    }
+
+
+def agreement_of(membership: Document) -> Agreement:
+    """The agreement of a membership document (one made before acceptance existed has none on record)."""
+    accepted = membership.get("sharing_acceptance")
+    proposal = _proposal(accepted["proposal"]) if accepted else None
+    return Agreement(
+        recorded_level=SharingLevel(membership.get("sharing_level", SharingLevel.AGGREGATE_ONLY.value)),
+        proposal=_proposal(membership.get("sharing_proposal")),
+        acceptance=(
+            Acceptance(at=accepted["at"], by_user=accepted["by"], proposal=proposal)
+            if accepted and proposal
+            else None
+        ),
+    )
+
+
+def agreement_fields(agreement: Agreement) -> Document:
+    """The membership document's fields that hold `agreement`."""
+    accepted = agreement.acceptance
+    return {
+        "sharing_level": agreement.recorded_level.value,
+        "sharing_proposal": _proposal_doc(agreement.proposal) if agreement.proposal else None,
+        "sharing_acceptance": (
+            {"at": accepted.at, "by": accepted.by_user, "proposal": _proposal_doc(accepted.proposal)}
+            if accepted
+            else None
+        ),
+    }
 
 
 class CoalitionRepository:
@@ -135,6 +183,11 @@ class CoalitionRepository:
             },
             session=session,
         )
+
+    async def agreements_needing_acceptance(self, limit: int = 200) -> list[Document]:
+        """Memberships recorded as sharing contacts without the member organization's acceptance."""
+        query = {"sharing_level": SharingLevel.CONTACTS_WITH_CONSENT.value, "sharing_acceptance": None}
+        return await self.db[MEMBERSHIPS].find(query).limit(limit).to_list()
 
     async def due_invitations(self, now: datetime, limit: int = 200) -> list[Document]:
         query = {"state": MembershipState.INVITED.value, "expires_at": {"$lte": now}}

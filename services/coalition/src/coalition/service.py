@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -13,6 +14,7 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import DuplicateKeyError
 
 from coalition.config import Settings
+from coalition.domain import sharing
 from coalition.domain.coalitions import EDITABLE_FIELDS, Coalition, CoalitionStatus, Visibility
 from coalition.domain.memberships import (
     CoalitionRole,
@@ -22,7 +24,8 @@ from coalition.domain.memberships import (
     check_leads_remain,
     next_state,
 )
-from coalition.repository import CoalitionRepository
+from coalition.domain.sharing import Agreement, Change, Decision, Proposal, Side
+from coalition.repository import CoalitionRepository, agreement_fields, agreement_of
 from common.auth import Principal
 from common.contracts import coalition as ev
 from common.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
@@ -38,6 +41,8 @@ VISIBLE_STATES = (
 )
 WRITE_SCOPE = "coalitions:write"
 READ_SCOPE = "coalitions:read"
+# Who `changed_by_user` names when the service itself resets an agreement.
+SERVICE_ACTOR = "coalition-service"
 
 # Which event a transition publishes.
 EVENT_FOR: dict[Transition, type[ev._MembershipEvent]] = {
@@ -113,6 +118,11 @@ class CoalitionService:
         if principal.kind == "client":
             return principal.client_org == org_id and WRITE_SCOPE in principal.scopes
         return principal.has_role(org_id, "admin")
+
+    @staticmethod
+    def consents_for(principal: Principal, org_id: UUID) -> bool:
+        """Who may share an organization's supporters' contacts: its admins and owners, in person."""
+        return principal.kind == "user" and principal.has_role(org_id, "admin")
 
     def _require_admin_of(self, principal: Principal, org_id: UUID) -> None:
         if not (principal.platform_admin or self.administers(principal, org_id)):
@@ -318,13 +328,19 @@ class CoalitionService:
         previous: Document | None = None,
     ) -> Document:
         now = utcnow()
+        # A membership that starts again after it ended starts with a new agreement: aggregates only.
+        agreement = (
+            agreement_of(previous)
+            if previous is not None and not MembershipState(previous["state"]).is_ended
+            else sharing.AGGREGATE_ONLY
+        )
         return {
             "_id": previous["_id"] if previous else uuid.uuid4(),
             "coalition_id": coalition_id,
             "org_id": org_id,
             "role": role.value,
             "state": state.value,
-            "sharing_level": (previous or {}).get("sharing_level", SharingLevel.AGGREGATE_ONLY.value),
+            **agreement_fields(agreement),
             "created_at": previous["created_at"] if previous else now,
             "updated_at": now,
             "expires_at": None,
@@ -340,12 +356,16 @@ class CoalitionService:
         reason: str | None = None,
         **extra: Any,
     ) -> ev._MembershipEvent:
+        """The membership after the change; `sharing_level` is the effective level, never one that the
+        member organization has not accepted."""
+        agreement = agreement_of(doc)
         return cls(
             coalition_id=doc["coalition_id"],
             organization_id=doc["org_id"],
             role=doc["role"],
             state=doc["state"],
-            sharing_level=doc["sharing_level"],
+            sharing_level=agreement.level.value,
+            proposed_sharing_level=agreement.proposal.level.value if agreement.proposal else None,
             actor_organization_id=actor,
             reason=reason,
             **extra,
@@ -552,49 +572,188 @@ class CoalitionService:
             by_user=principal.subject,
         )
 
+    # ---- data-sharing agreements -------------------------------------------------------------------
+
     async def set_sharing(
         self, *, principal: Principal, coalition_id: UUID, org_id: UUID, level: SharingLevel
     ) -> Document:
+        """A lead proposes contacts (they wait for the member's acceptance); `aggregate_only` is either
+        side stepping back, at once: the lead's admins, or the member organization's own."""
         standing = await self.standing(principal=principal, coalition_id=coalition_id)
-        lead = await self._require_manager(principal, standing.coalition)
+        actor: UUID | None
+        if level is SharingLevel.AGGREGATE_ONLY and self.administers(principal, org_id):
+            side, actor = Side.MEMBER, org_id
+        else:
+            side, actor = Side.LEAD, await self._require_manager(principal, standing.coalition)
+        now = utcnow()
 
+        def decide(agreement: Agreement) -> Decision:
+            if side is Side.MEMBER:
+                return sharing.withdraw(agreement, side=side)
+            proposal = Proposal(level=level, at=now, by_org=actor, by_user=principal.subject)
+            return sharing.propose(
+                agreement,
+                level=level,
+                proposal=proposal,
+                member_consents=self.consents_for(principal, org_id),
+            )
+
+        return await self._agree(
+            coalition_id=coalition_id, org_id=org_id, decide=decide, actor=actor, by_user=principal.subject
+        )
+
+    async def accept_sharing(self, *, principal: Principal, coalition_id: UUID, org_id: UUID) -> Document:
+        """The member organization's admins accept the pending proposal; contacts are shared from now."""
+        if not self.consents_for(principal, org_id):
+            raise Forbidden(
+                "only the organization's admins and owners, signed in, accept a data-sharing agreement for it"
+            )
+        await self.standing(principal=principal, coalition_id=coalition_id)
+        now = utcnow()
+        return await self._agree(
+            coalition_id=coalition_id,
+            org_id=org_id,
+            decide=lambda agreement: sharing.accept(agreement, at=now, by_user=principal.subject),
+            actor=org_id,
+            by_user=principal.subject,
+        )
+
+    async def decline_sharing(self, *, principal: Principal, coalition_id: UUID, org_id: UUID) -> Document:
+        """The member organization's admins refuse the pending proposal."""
+        self._require_admin_of(principal, org_id)
+        await self.standing(principal=principal, coalition_id=coalition_id)
+        return await self._agree(
+            coalition_id=coalition_id,
+            org_id=org_id,
+            decide=sharing.decline,
+            actor=org_id,
+            by_user=principal.subject,
+        )
+
+    async def _agree(
+        self,
+        *,
+        coalition_id: UUID,
+        org_id: UUID,
+        decide: Callable[[Agreement], Decision],
+        actor: UUID | None,
+        by_user: str,
+    ) -> Document:
         async def work(session: Session) -> Document:
             current = await self.repo.get_membership(coalition_id, org_id, session)
             if current is None or not MembershipState(current["state"]).is_member:
                 raise NotFound("that organization is not a member of this coalition")
-            if current["sharing_level"] == level.value:
-                return current
-            now = utcnow()
-            doc = {
-                **current,
-                "sharing_level": level.value,
-                "updated_at": now,
-                "history": [
-                    *current.get("history", []),
-                    {
-                        "transition": "sharing_changed",
-                        "at": now,
-                        "actor_org": lead,
-                        "by": principal.subject,
-                        "level": level.value,
-                    },
-                ],
-            }
-            await self.repo.upsert_membership(doc, session)
-            await self._emit(
-                session,
-                self._event(
-                    ev.SharingAgreementChanged,
-                    doc,
-                    actor=lead,
-                    previous_sharing_level=current["sharing_level"],
-                    changed_by_user=principal.subject,
-                ),
-                coalition_id,
+            return await self._record_agreement(
+                session, current, decide(agreement_of(current)), actor=actor, by_user=by_user
             )
-            return doc
 
         return await in_transaction(self.client, work)
+
+    async def _record_agreement(
+        self,
+        session: Session,
+        current: Document,
+        decision: Decision,
+        *,
+        actor: UUID | None,
+        by_user: str,
+        reason: str | None = None,
+    ) -> Document:
+        """Store the agreement after `decision` with its history record, and announce it."""
+        change = decision.change
+        if change is None:
+            return current
+        before, after = agreement_of(current), decision.agreement
+        now = utcnow()
+        record: Document = {
+            "transition": change.value,
+            "at": now,
+            "actor_org": actor,
+            "by": by_user,
+            "level": after.level.value,
+            "proposed_level": after.proposal.level.value if after.proposal else None,
+        }
+        if reason:
+            record["reason"] = reason
+        doc = {
+            **current,
+            **agreement_fields(after),
+            "updated_at": now,
+            "history": [*current.get("history", []), record],
+        }
+        await self.repo.upsert_membership(doc, session)
+        payload: ev._MembershipEvent
+        if change.changes_level:
+            proposal = after.acceptance.proposal if after.acceptance else None
+            payload = self._event(
+                ev.SharingAgreementChanged,
+                doc,
+                actor=actor,
+                reason=reason,
+                # What consumers were told before: an unaccepted agreement was announced as recorded.
+                previous_sharing_level=(before.recorded_level if before.needs_acceptance else before.level),
+                changed_by_user=by_user,
+                proposed_by_organization_id=proposal.by_org if proposal else None,
+                proposed_by_user=proposal.by_user if proposal else None,
+            )
+        elif change is Change.PROPOSED:
+            payload = self._event(ev.SharingAgreementProposed, doc, actor=actor, proposed_by_user=by_user)
+        elif change is Change.DECLINED:
+            payload = self._event(ev.SharingAgreementDeclined, doc, actor=actor, declined_by_user=by_user)
+        else:
+            payload = self._event(
+                ev.SharingAgreementProposalWithdrawn, doc, actor=actor, withdrawn_by_user=by_user
+            )
+        await self._emit(session, payload, current["coalition_id"])
+        return doc
+
+    async def require_member_acceptance(self) -> int:
+        """Reset agreements recorded as sharing contacts without the member organization's acceptance
+        (made before acceptance existed) to `aggregate_only`, the lead's request kept as a pending
+        proposal for the member to accept. Runs at start-up and with every sweep of the worker."""
+        reset = 0
+        while batch := await self.repo.agreements_needing_acceptance():
+            done = 0
+            for found in batch:
+                done += await in_transaction(self.client, partial(self._reset_unaccepted, found=found))
+            reset += done
+            if done == 0:
+                break
+        return reset
+
+    async def _reset_unaccepted(self, session: Session, found: Document) -> int:
+        current = await self.repo.get_membership(found["coalition_id"], found["org_id"], session)
+        if current is None or not agreement_of(current).needs_acceptance:
+            return 0
+        asked = next(
+            (
+                r
+                for r in reversed(current.get("history", []))
+                if r.get("transition") == "sharing_changed"
+                and r.get("level") == SharingLevel.CONTACTS_WITH_CONSENT.value
+            ),
+            None,
+        )
+        decision = sharing.require_acceptance(
+            agreement_of(current),
+            proposal=Proposal(
+                level=SharingLevel.CONTACTS_WITH_CONSENT,
+                at=asked["at"] if asked else utcnow(),
+                by_org=asked.get("actor_org") if asked else None,
+                by_user=(asked.get("by") if asked else None) or SERVICE_ACTOR,
+            ),
+        )
+        if not MembershipState(current["state"]).is_member:
+            decision = Decision(sharing.AGGREGATE_ONLY, decision.change)  # nothing left to accept
+        await self._record_agreement(
+            session, current, decision, actor=None, by_user=SERVICE_ACTOR, reason="member_acceptance_required"
+        )
+        return 1
+
+    async def sweep(self) -> None:
+        """The worker's periodic work: expire due invitations, reset unaccepted agreements."""
+        await self.expire_due_invitations()
+        await self.require_member_acceptance()
 
     async def expire_due_invitations(self) -> int:
         """Move invitations past their deadline to expired (the worker calls this periodically)."""

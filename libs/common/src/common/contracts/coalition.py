@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import ClassVar, Literal
 from uuid import UUID
 
+from pydantic import Field
+
 from common.contracts import topics
 from common.events import EventPayload
 
@@ -45,16 +47,25 @@ class CoalitionArchived(_CoalitionEvent):
 
 
 class _MembershipEvent(EventPayload):
-    """Every membership event carries the membership as it is after the change."""
+    """Every membership event carries the membership as it is after the change.
+
+    `sharing_level` is the effective data-sharing agreement: `contacts_with_consent` only once the
+    member organization itself accepted it, so a consumer may share contacts on it alone.
+    """
 
     topic: ClassVar[str] = topics.COALITION_MEMBERSHIPS
     coalition_id: UUID
     organization_id: UUID
     role: CoalitionRole
     state: MembershipState
-    sharing_level: SharingLevel
+    sharing_level: SharingLevel = Field(
+        description="The effective agreement: contacts_with_consent only once the member organization accepted"
+    )
     actor_organization_id: UUID | None = None
     reason: str | None = None
+    proposed_sharing_level: SharingLevel | None = Field(
+        None, description="A level a lead proposed that awaits the member organization's acceptance"
+    )
 
 
 class MembershipInvited(_MembershipEvent):
@@ -103,9 +114,37 @@ class MembershipRemoved(_MembershipEvent):
 
 
 class SharingAgreementChanged(_MembershipEvent):
+    """The effective level moved: the member accepted a proposal, either side went back to aggregates
+    only, or an agreement without the member's acceptance was reset (`reason`)."""
+
     event_type: ClassVar[str] = "coalition.sharing_agreement.changed"
     previous_sharing_level: SharingLevel
-    changed_by_user: str
+    changed_by_user: str = Field(description="Who accepted or withdrew; `coalition-service` for a reset")
+    proposed_by_organization_id: UUID | None = Field(
+        None, description="On acceptance: the lead organization whose proposal was accepted"
+    )
+    proposed_by_user: str | None = Field(None, description="On acceptance: who proposed it")
+
+
+class SharingAgreementProposed(_MembershipEvent):
+    """A lead proposed `proposed_sharing_level`; `sharing_level` stays as it was until the member accepts."""
+
+    event_type: ClassVar[str] = "coalition.sharing_agreement.proposed"
+    proposed_by_user: str
+
+
+class SharingAgreementDeclined(_MembershipEvent):
+    """The member organization refused a pending proposal; `sharing_level` is unchanged."""
+
+    event_type: ClassVar[str] = "coalition.sharing_agreement.declined"
+    declined_by_user: str
+
+
+class SharingAgreementProposalWithdrawn(_MembershipEvent):
+    """A lead took back its pending proposal; `sharing_level` is unchanged."""
+
+    event_type: ClassVar[str] = "coalition.sharing_agreement.proposal_withdrawn"
+    withdrawn_by_user: str
 
 
 COALITION_EVENTS: tuple[type[EventPayload], ...] = (CoalitionCreated, CoalitionUpdated, CoalitionArchived)
@@ -122,4 +161,7 @@ MEMBERSHIP_EVENTS: tuple[type[EventPayload], ...] = (
     MembershipLeft,
     MembershipRemoved,
     SharingAgreementChanged,
+    SharingAgreementProposed,
+    SharingAgreementDeclined,
+    SharingAgreementProposalWithdrawn,
 )

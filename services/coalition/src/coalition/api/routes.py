@@ -19,9 +19,11 @@ from coalition.api.schemas import (
     Reason,
     RoleChange,
     SharingChange,
+    SharingProposalRead,
 )
 from coalition.domain.coalitions import Coalition
-from coalition.domain.memberships import Transition
+from coalition.domain.memberships import SharingLevel, Transition
+from coalition.repository import agreement_of
 from coalition.service import CoalitionService, NewCoalition
 from common.auth import CurrentPrincipal, OptionalPrincipal
 from common.mongo import Document
@@ -43,13 +45,29 @@ def _read(coalition: Coalition) -> CoalitionRead:
 
 
 def _membership(doc: Document, *, with_agreement: bool = True) -> MembershipRead:
+    agreement = agreement_of(doc)
+    proposal = agreement.proposal
     return MembershipRead(
         coalition_id=doc["coalition_id"],
         organization_id=doc["org_id"],
         organization_name=(doc.get("organization") or {}).get("name"),
         role=doc["role"],
         state=doc["state"],
-        sharing_level=doc["sharing_level"] if with_agreement else None,
+        sharing_level=agreement.level if with_agreement else None,
+        sharing_proposal=(
+            SharingProposalRead(
+                level=proposal.level, proposed_at=proposal.at, proposed_by_organization_id=proposal.by_org
+            )
+            if with_agreement and proposal
+            else None
+        ),
+        sharing_accepted_at=(
+            agreement.acceptance.at
+            if with_agreement
+            and agreement.acceptance
+            and agreement.level is SharingLevel.CONTACTS_WITH_CONSENT
+            else None
+        ),
         expires_at=doc.get("expires_at"),
         updated_at=doc["updated_at"],
     )
@@ -282,7 +300,13 @@ async def remove(
 @router.put(
     MembershipPath + "/sharing",
     response_model=MembershipRead,
-    summary="Set the data-sharing agreement: aggregate_only or contacts_with_consent (lead admins)",
+    summary="Propose or step back from a data-sharing agreement",
+    description=(
+        "`contacts_with_consent`: lead admins propose it; it takes effect only when the member "
+        "organization's admins accept (`POST …/sharing/accept`), and at once when the proposer is an admin "
+        "of the member organization itself. `aggregate_only`: lead admins or the member organization's "
+        "admins return to aggregates only, at once, cancelling a pending proposal."
+    ),
 )
 async def set_sharing(
     coalition_id: UUID, org_id: UUID, body: SharingChange, principal: CurrentPrincipal, service: ServiceDep
@@ -291,4 +315,30 @@ async def set_sharing(
         await service.set_sharing(
             principal=principal, coalition_id=coalition_id, org_id=org_id, level=body.level
         )
+    )
+
+
+@router.post(
+    MembershipPath + "/sharing/accept",
+    response_model=MembershipRead,
+    summary="Accept the proposed data-sharing agreement (admins and owners of the member organization)",
+)
+async def accept_sharing(
+    coalition_id: UUID, org_id: UUID, principal: CurrentPrincipal, service: ServiceDep
+) -> MembershipRead:
+    return _membership(
+        await service.accept_sharing(principal=principal, coalition_id=coalition_id, org_id=org_id)
+    )
+
+
+@router.post(
+    MembershipPath + "/sharing/decline",
+    response_model=MembershipRead,
+    summary="Decline the proposed data-sharing agreement (the member organization's admins)",
+)
+async def decline_sharing(
+    coalition_id: UUID, org_id: UUID, principal: CurrentPrincipal, service: ServiceDep
+) -> MembershipRead:
+    return _membership(
+        await service.decline_sharing(principal=principal, coalition_id=coalition_id, org_id=org_id)
     )

@@ -90,13 +90,34 @@ class SharingChange(Strict):
     level: SharingLevel
 
 
+class SharingProposalRead(BaseModel):
+    level: SharingLevel
+    proposed_at: datetime
+    proposed_by_organization_id: UUID | None = Field(
+        None, description="The lead organization that proposed it (none when the service carried it over)"
+    )
+
+
 class MembershipRead(BaseModel):
     coalition_id: UUID
     organization_id: UUID
     organization_name: str | None = None
     role: CoalitionRole
     state: MembershipState
-    sharing_level: SharingLevel | None = Field(None, description="Shown to leads and members, not observers")
+    sharing_level: SharingLevel | None = Field(
+        None,
+        description=(
+            "The effective data-sharing agreement: contacts_with_consent only once the member organization "
+            "accepted it. Shown to leads and members, not observers"
+        ),
+    )
+    sharing_proposal: SharingProposalRead | None = Field(
+        None,
+        description="A proposal awaiting the member organization's acceptance (leads and members see it)",
+    )
+    sharing_accepted_at: datetime | None = Field(
+        None, description="When the member organization accepted the agreement in force"
+    )
     expires_at: datetime | None = None
     updated_at: datetime
 
