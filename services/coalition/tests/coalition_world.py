@@ -70,6 +70,17 @@ class CoalitionWorld:
         accepted = await self.post(f"/v1/coalitions/{coalition_id}/memberships/{invitee.id}/accept", invitee)
         assert accepted.status_code == 200, accepted.text
 
+    async def set_sharing(self, coalition_id: str, lead: Org, org: Org, level: str) -> None:
+        """Put `level` in force for `org`'s membership the way the two sides agree on it: the lead proposes
+        contacts and the organization's own admin accepts; `aggregate_only` is the lead stepping back."""
+        path = f"/v1/coalitions/{coalition_id}/memberships/{org.id}/sharing"
+        changed = await self.http.put(path, json={"level": level}, headers=lead.headers)
+        assert changed.status_code == 200, changed.text
+        if changed.json()["sharing_level"] != level:
+            accepted = await self.http.post(path + "/accept", headers=org.headers)
+            assert accepted.status_code == 200, accepted.text
+            assert accepted.json()["sharing_level"] == level, accepted.text
+
     async def state_of(self, coalition_id: str, org_id: str) -> str | None:
         doc = await self.app.state.coalition.repo.get_membership(uuid.UUID(coalition_id), uuid.UUID(org_id))
         return None if doc is None else str(doc["state"])

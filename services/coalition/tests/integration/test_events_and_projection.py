@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
+from coalition_events import published
 from coalition_world import CoalitionWorld, Org
 
 from common.contracts import topics
@@ -16,70 +15,6 @@ from common.contracts.identity import OrganizationDeactivated, OrganizationUpdat
 from common.events import CLOUDEVENTS_CONTENT_TYPE, CloudEvent, make_event
 from common.testing.infra import Infra
 from eventually import eventually
-
-
-@dataclass(frozen=True)
-class Record:
-    topic: str
-    key: str
-    headers: dict[str, str]
-    event: dict[str, Any]
-
-    @property
-    def type(self) -> str:
-        return str(self.event["type"])
-
-    @property
-    def data(self) -> dict[str, Any]:
-        return dict(self.event["data"])
-
-
-async def read_to_end(bootstrap: str, *topic_names: str) -> list[Record]:
-    """Every record on the topics, from the beginning to the end offsets at the time of the call."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest", enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        await consumer.topics()  # fetches the cluster metadata
-        partitions = [
-            TopicPartition(name, p) for name in topic_names for p in consumer.partitions_for_topic(name) or ()
-        ]
-        assert partitions, f"no partitions for {topic_names}"
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        records: list[Record] = []
-        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-            batch = await consumer.getmany(*partitions, timeout_ms=500)
-            for messages in batch.values():
-                for m in messages:
-                    records.append(
-                        Record(
-                            m.topic,
-                            m.key.decode() if m.key else "",
-                            {k: v.decode() for k, v in m.headers},
-                            json.loads(m.value),
-                        )
-                    )
-        return records
-    finally:
-        await consumer.stop()
-
-
-async def published(world: CoalitionWorld, infra: Infra, *keys: str) -> list[Record]:
-    """The coalition topics' records about the coalitions `keys`, once the outbox has relayed everything."""
-    outbox = world.app.state.runtime.db["outbox"]
-
-    async def relayed() -> bool:
-        return await outbox.count_documents({"status": "pending"}) == 0
-
-    await eventually(relayed, within=30, message="the outbox to relay the events")
-    records = await read_to_end(
-        infra.kafka_bootstrap_servers, topics.COALITION_COALITIONS, topics.COALITION_MEMBERSHIPS
-    )
-    # Selected by key or by the coalition the event names, so that a wrongly keyed event shows up too.
-    return [r for r in records if r.key in keys or r.event.get("coalitionid") in keys]
 
 
 def membership(coalition_id: str, org_id: str) -> str:
@@ -122,6 +57,7 @@ async def test_every_transition_publishes_its_event_in_order_as_cloudevents(
             headers=lead.headers,
         )
     )
+    await ok(await world.post(membership(c, approved.id) + "/sharing/accept", approved))
     await ok(await world.post(membership(c, invited.id) + "/leave", invited))
     await ok(await world.http.delete(membership(c, approved.id), headers=lead.headers))
     await ok(await world.invite(c, lead, expiring, role="observer"))
@@ -151,6 +87,7 @@ async def test_every_transition_publishes_its_event_in_order_as_cloudevents(
         (m + "role_changed", invited.id, "observer", "active"),
         (m + "suspended", invited.id, "observer", "suspended"),
         (m + "reinstated", invited.id, "observer", "active"),
+        ("coalition.sharing_agreement.proposed", approved.id, "member", "active"),
         ("coalition.sharing_agreement.changed", approved.id, "member", "active"),
         (m + "left", invited.id, "observer", "left"),
         (m + "removed", approved.id, "member", "removed"),
@@ -167,12 +104,19 @@ async def test_every_transition_publishes_its_event_in_order_as_cloudevents(
     assert by_type[m + "application_rejected"]["reason"] == "off topic"
     assert by_type[m + "application_rejected"]["actor_organization_id"] == lead.id
     assert by_type[m + "invitation_expired"]["reason"] == "invitation_expired"
+    proposed = by_type["coalition.sharing_agreement.proposed"]
+    assert (proposed["sharing_level"], proposed["proposed_sharing_level"]) == (
+        "aggregate_only",
+        "contacts_with_consent",
+    )
+    assert proposed["proposed_by_user"] == lead.admin.id
     sharing = by_type["coalition.sharing_agreement.changed"]
     assert (sharing["previous_sharing_level"], sharing["sharing_level"]) == (
         "aggregate_only",
         "contacts_with_consent",
     )
-    assert sharing["changed_by_user"] == lead.admin.id
+    assert sharing["changed_by_user"] == approved.admin.id
+    assert sharing["proposed_by_user"] == lead.admin.id
     assert coalitions[0].data["lead_organization_id"] == lead.id
     assert coalitions[1].data["changed_fields"] == ["name"]
     assert coalitions[1].data["name"] == "Renamed"

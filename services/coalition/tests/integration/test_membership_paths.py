@@ -480,33 +480,6 @@ async def test_an_archived_coalition_is_archived_once_and_no_longer_edited(world
 # ---- sharing agreements ----------------------------------------------------------------------------
 
 
-async def test_a_lead_changes_the_sharing_agreement_and_the_change_is_recorded(
-    world: CoalitionWorld,
-) -> None:
-    lead, member = await world.org("lead"), await world.org("member")
-    coalition = await world.coalition(lead)
-    await world.member(coalition["id"], lead, member)
-    before = datetime.now(UTC)
-
-    changed = await world.http.put(
-        membership(coalition["id"], member.id) + "/sharing",
-        json={"level": "contacts_with_consent"},
-        headers=lead.headers,
-    )
-
-    assert changed.status_code == 200, changed.text
-    assert changed.json()["sharing_level"] == "contacts_with_consent"
-    assert (await members_of(world, coalition["id"], member))[member.id][
-        "sharing_level"
-    ] == "contacts_with_consent"
-    record = (await history_of(world, coalition["id"], member.id))[-1]
-    assert record["transition"] == "sharing_changed"
-    assert record["level"] == "contacts_with_consent"
-    assert record["by"] == lead.admin.id
-    assert record["actor_org"] == uuid.UUID(lead.id)
-    assert before - timedelta(seconds=1) <= record["at"] <= datetime.now(UTC)
-
-
 async def test_the_default_sharing_agreement_is_aggregate_only(world: CoalitionWorld) -> None:
     lead, member = await world.org("lead"), await world.org("member")
     coalition = await world.coalition(lead)

@@ -64,6 +64,8 @@ FOR_ITSELF = {
     "accept": Attempt("POST", MEMBERSHIP + "/accept"),
     "decline": Attempt("POST", MEMBERSHIP + "/decline"),
     "leave": Attempt("POST", MEMBERSHIP + "/leave"),
+    "accept a sharing proposal": Attempt("POST", MEMBERSHIP + "/sharing/accept"),
+    "decline a sharing proposal": Attempt("POST", MEMBERSHIP + "/sharing/decline"),
 }
 READ = {
     "profile": Attempt("GET", COALITION),
