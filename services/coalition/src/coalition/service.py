@@ -124,6 +124,13 @@ class CoalitionService:
         """Who may share an organization's supporters' contacts: its admins and owners, in person."""
         return principal.kind == "user" and principal.has_role(org_id, "admin")
 
+    @staticmethod
+    def _require_scope(principal: Principal | None, scope: str) -> None:
+        """An API client's scope, checked before anything is looked up: a client without it gets the
+        same 403 whether or not the coalition exists."""
+        if principal is not None:
+            principal.require_scope(scope)
+
     def _require_admin_of(self, principal: Principal, org_id: UUID) -> None:
         if not (principal.platform_admin or self.administers(principal, org_id)):
             raise Forbidden("only the organization's admins and owners act for it here")
@@ -141,13 +148,15 @@ class CoalitionService:
             return None
         raise Forbidden("only admins of a lead organization manage the coalition")
 
-    async def standing(self, *, principal: Principal | None, coalition_id: UUID) -> Standing:
-        """The coalition as the caller may see it; private ones are a 404 to outsiders."""
+    async def standing(
+        self, *, principal: Principal | None, coalition_id: UUID, scope: str = READ_SCOPE
+    ) -> Standing:
+        """The coalition as the caller may see it. Authorised before its existence is revealed: the
+        scope first, then a private coalition is the same 404 to outsiders as an unknown id."""
+        self._require_scope(principal, scope)
         coalition = await self.repo.get_coalition(coalition_id)
         if coalition is None:
             raise NotFound("no such coalition")
-        if principal is not None and principal.kind == "client":
-            principal.require_scope(READ_SCOPE)
         admin = principal is not None and principal.platform_admin
         role: CoalitionRole | None = None
         involved = False
@@ -186,6 +195,7 @@ class CoalitionService:
     # ---- coalitions ------------------------------------------------------------------------------
 
     async def create_coalition(self, *, principal: Principal, new: NewCoalition) -> Coalition:
+        self._require_scope(principal, WRITE_SCOPE)
         self._require_admin_of(principal, new.organization_id)
         now = utcnow()
         coalition = Coalition(
@@ -235,7 +245,7 @@ class CoalitionService:
     async def update_coalition(
         self, *, principal: Principal, coalition_id: UUID, changes: dict[str, Any]
     ) -> Coalition:
-        standing = await self.standing(principal=principal, coalition_id=coalition_id)
+        standing = await self.standing(principal=principal, coalition_id=coalition_id, scope=WRITE_SCOPE)
         await self._require_manager(principal, standing.coalition)
         changes = {k: v for k, v in changes.items() if k in EDITABLE_FIELDS}
         for key in ("focus_areas", "countries"):
@@ -269,7 +279,7 @@ class CoalitionService:
         return await in_transaction(self.client, work)
 
     async def archive_coalition(self, *, principal: Principal, coalition_id: UUID) -> Coalition:
-        standing = await self.standing(principal=principal, coalition_id=coalition_id)
+        standing = await self.standing(principal=principal, coalition_id=coalition_id, scope=WRITE_SCOPE)
         await self._require_manager(principal, standing.coalition)
 
         async def work(session: Session) -> Coalition:
@@ -292,6 +302,7 @@ class CoalitionService:
         self, *, principal: Principal | None, org_id: UUID
     ) -> list[tuple[Coalition, Document]]:
         """An organization's coalitions: all of them for its own people, public ones for everyone else."""
+        self._require_scope(principal, READ_SCOPE)
         own = principal is not None and (principal.platform_admin or org_id in self.acting_orgs(principal))
         states = list(VISIBLE_STATES) if own else [MembershipState.ACTIVE, MembershipState.SUSPENDED]
         memberships = await self.repo.memberships_of_org(org_id, states)
@@ -440,7 +451,7 @@ class CoalitionService:
     async def invite(
         self, *, principal: Principal, coalition_id: UUID, org_id: UUID, role: CoalitionRole
     ) -> Document:
-        standing = await self.standing(principal=principal, coalition_id=coalition_id)
+        standing = await self.standing(principal=principal, coalition_id=coalition_id, scope=WRITE_SCOPE)
         lead = await self._require_manager(principal, standing.coalition)
 
         async def authorize(_: Coalition, __: Document | None) -> None:
@@ -482,8 +493,9 @@ class CoalitionService:
     async def answer_invitation(
         self, *, principal: Principal, coalition_id: UUID, org_id: UUID, accept: bool
     ) -> Document:
+        self._require_scope(principal, WRITE_SCOPE)
         self._require_admin_of(principal, org_id)
-        await self.standing(principal=principal, coalition_id=coalition_id)
+        await self.standing(principal=principal, coalition_id=coalition_id, scope=WRITE_SCOPE)
         await self._expire_if_due(coalition_id, org_id)
 
         async def authorize(_: Coalition, __: Document | None) -> None:
@@ -503,8 +515,9 @@ class CoalitionService:
     async def apply(
         self, *, principal: Principal, coalition_id: UUID, org_id: UUID, message: str | None
     ) -> Document:
+        self._require_scope(principal, WRITE_SCOPE)
         self._require_admin_of(principal, org_id)
-        standing = await self.standing(principal=principal, coalition_id=coalition_id)
+        standing = await self.standing(principal=principal, coalition_id=coalition_id, scope=WRITE_SCOPE)
         if not standing.coalition.is_public:
             raise Forbidden("private coalitions take members by invitation only")
 
@@ -534,7 +547,7 @@ class CoalitionService:
         reason: str | None = None,
     ) -> Document:
         """A lead's decision about another organization: approve, reject, change role, suspend, reinstate, remove."""
-        standing = await self.standing(principal=principal, coalition_id=coalition_id)
+        standing = await self.standing(principal=principal, coalition_id=coalition_id, scope=WRITE_SCOPE)
         lead = await self._require_manager(principal, standing.coalition)
 
         async def authorize(_: Coalition, current: Document | None) -> None:
@@ -556,8 +569,9 @@ class CoalitionService:
         )
 
     async def leave(self, *, principal: Principal, coalition_id: UUID, org_id: UUID) -> Document:
+        self._require_scope(principal, WRITE_SCOPE)
         self._require_admin_of(principal, org_id)
-        await self.standing(principal=principal, coalition_id=coalition_id)
+        await self.standing(principal=principal, coalition_id=coalition_id, scope=WRITE_SCOPE)
 
         async def authorize(_: Coalition, current: Document | None) -> None:
             if current is None:
@@ -579,7 +593,8 @@ class CoalitionService:
     ) -> Document:
         """A lead proposes contacts (they wait for the member's acceptance); `aggregate_only` is either
         side stepping back, at once: the lead's admins, or the member organization's own."""
-        standing = await self.standing(principal=principal, coalition_id=coalition_id)
+        self._require_scope(principal, WRITE_SCOPE)
+        standing = await self.standing(principal=principal, coalition_id=coalition_id, scope=WRITE_SCOPE)
         actor: UUID | None
         if level is SharingLevel.AGGREGATE_ONLY and self.administers(principal, org_id):
             side, actor = Side.MEMBER, org_id
@@ -604,11 +619,12 @@ class CoalitionService:
 
     async def accept_sharing(self, *, principal: Principal, coalition_id: UUID, org_id: UUID) -> Document:
         """The member organization's admins accept the pending proposal; contacts are shared from now."""
+        self._require_scope(principal, WRITE_SCOPE)
         if not self.consents_for(principal, org_id):
             raise Forbidden(
                 "only the organization's admins and owners, signed in, accept a data-sharing agreement for it"
             )
-        await self.standing(principal=principal, coalition_id=coalition_id)
+        await self.standing(principal=principal, coalition_id=coalition_id, scope=WRITE_SCOPE)
         now = utcnow()
         return await self._agree(
             coalition_id=coalition_id,
@@ -620,8 +636,9 @@ class CoalitionService:
 
     async def decline_sharing(self, *, principal: Principal, coalition_id: UUID, org_id: UUID) -> Document:
         """The member organization's admins refuse the pending proposal."""
+        self._require_scope(principal, WRITE_SCOPE)
         self._require_admin_of(principal, org_id)
-        await self.standing(principal=principal, coalition_id=coalition_id)
+        await self.standing(principal=principal, coalition_id=coalition_id, scope=WRITE_SCOPE)
         return await self._agree(
             coalition_id=coalition_id,
             org_id=org_id,
