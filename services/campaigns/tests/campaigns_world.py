@@ -167,12 +167,7 @@ class CampaignsWorld(CoalitionWorld):
         return coalition
 
     async def set_sharing(self, coalition_id: str, lead: Org, org: Org, level: str) -> None:
-        changed = await self.http.put(
-            f"/v1/coalitions/{coalition_id}/memberships/{org.id}/sharing",
-            json={"level": level},
-            headers=lead.headers,
-        )
-        assert changed.status_code == 200, changed.text
+        await super().set_sharing(coalition_id, lead, org, level)  # the lead proposes, the member accepts
 
         async def seen() -> bool:
             doc = await self.service.repo.get_membership(uuid.UUID(coalition_id), uuid.UUID(org.id))

@@ -12,6 +12,7 @@ from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
 
 from common.settings import TelemetrySettings
 
@@ -23,7 +24,12 @@ def configure_tracing(service: str, settings: TelemetrySettings) -> TracerProvid
     global _configured
     if _configured is not None:
         return _configured
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    exporting = bool(settings.otel_exporter_otlp_endpoint or settings.otel_traces_console)
+    # With nowhere to send spans, record none (unless a sampled parent asks for it): trace context is
+    # still created, propagated and logged, but a request no longer pays for building dozens of
+    # spans (one per MongoDB command) that would be thrown away.
+    sampler = None if exporting else ParentBased(ALWAYS_OFF)
+    provider = TracerProvider(resource=Resource.create({"service.name": service}), sampler=sampler)
     if settings.otel_exporter_otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 

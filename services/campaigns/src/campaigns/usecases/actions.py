@@ -137,12 +137,17 @@ class Actions(Lifecycle):
             }
         )
 
+        # First try as if this were a new supporter with a fresh key (what a surge of new supporters is):
+        # inserts only, no reads. A unique index refuses a known supporter or a used key, the
+        # transaction aborts with nothing written, and the next attempt looks them up first.
+        optimistic = True
+
         async def work(session: Session) -> Recorded:
-            if scope_key is not None:
+            if scope_key is not None and not optimistic:
                 replay = await self._replay(scope_key, fingerprint, session)
                 if replay is not None:
                     return replay
-            recorded = await self._record(session, campaign, link, action)
+            recorded = await self._record(session, campaign, link, action, look_up=not optimistic)
             if scope_key is not None:
                 now = utcnow()
                 # The first result, without any secret: a replay says what happened, nothing more.
@@ -164,6 +169,7 @@ class Actions(Lifecycle):
             try:
                 return await in_transaction(self.client, work)
             except DuplicateKeyError:
+                optimistic = False
                 if attempt == ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")
@@ -187,12 +193,12 @@ class Actions(Lifecycle):
         )
 
     async def _record(
-        self, session: Session, campaign: Campaign, link: Link, action: ActionInput
+        self, session: Session, campaign: Campaign, link: Link, action: ActionInput, *, look_up: bool
     ) -> Recorded:
         now = utcnow()
         org_id = link.org_id
         email_key = self.keys.email_key(campaign.id, action.supporter.email)
-        supporter = await self.repo.supporter_by_email_key(email_key, session)
+        supporter = await self.repo.supporter_by_email_key(email_key, session) if look_up else None
         granted = {
             p.value: {"version": v, "given_at": now, "organization_id": org_id}
             for p, v in action.consents.items()
