@@ -155,6 +155,14 @@ class Campaign(BaseModel):
             return Transition.LAUNCH
         return None
 
+    def as_of(self, now: datetime) -> Campaign:
+        """The campaign as it stands at `now`: a scheduled launch or close that has come due shows as
+        taken effect (for reads, which never write; the worker or the next write records it)."""
+        transition = self.due_transition(now)
+        if transition is None:
+            return self
+        return self.model_copy(update={"status": next_status(self.status, transition)})
+
     def require_accepting(self, kind: ActionKind) -> None:
         if kind not in self.action_kinds:
             raise Conflict(

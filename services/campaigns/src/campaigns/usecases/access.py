@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from uuid import UUID
 
 from campaigns.domain.campaigns import (
@@ -11,6 +11,7 @@ from campaigns.domain.campaigns import (
 from campaigns.usecases.base import READ_SCOPE, WRITE_SCOPE, ServiceBase
 from common.auth import Principal
 from common.errors import Forbidden, NotFound
+from common.events import utcnow
 from common.mongo import Document, Session
 
 
@@ -74,7 +75,6 @@ class Access(ServiceBase):
         campaign = await self.repo.get_campaign(campaign_id)
         if campaign is None:
             raise NotFound("no such campaign")
-        campaign = await self.apply_schedule(campaign)
         orgs = self.acting_orgs(principal)
         viewers: set[UUID] = set()
         manages_for: UUID | None = None
@@ -99,7 +99,8 @@ class Access(ServiceBase):
                     manages_for = manages_for or doc["org_id"]
         if not viewers and not principal.platform_admin:
             raise NotFound("no such campaign")
-        return Standing(campaign, manages_for, frozenset(viewers), principal.platform_admin)
+        # Reads never write: a schedule that has come due shows as applied; the worker records it.
+        return Standing(campaign.as_of(utcnow()), manages_for, frozenset(viewers), principal.platform_admin)
 
     async def _managed(self, principal: Principal, campaign_id: UUID) -> Standing:
         standing = await self.standing(principal=principal, campaign_id=campaign_id)
@@ -108,4 +109,7 @@ class Access(ServiceBase):
                 "only organizers and admins of the owning organization (or of a lead organization of the "
                 "owning coalition) manage the campaign"
             )
-        return standing
+        # A change starts from the stored campaign with any due schedule recorded first.
+        stored = await self.repo.get_campaign(campaign_id)
+        assert stored is not None
+        return replace(standing, campaign=await self.apply_schedule(stored))

@@ -68,7 +68,7 @@ class Actions(Lifecycle):
         campaign = await self.lookups.campaign(link.campaign_id) if link else None
         if link is None or campaign is None:
             raise NotFound("no such campaign link")
-        campaign = await self.apply_schedule(campaign)
+        campaign = campaign.as_of(utcnow())  # a read: a due schedule shows, the worker records it
         if campaign.status not in PUBLIC_STATUSES:
             raise NotFound("no such campaign link")
         return link, campaign, await self.repo.get_stats(campaign.id)
