@@ -43,6 +43,7 @@ class Principal(BaseModel):
     scopes: frozenset[str] = frozenset()
     platform_admin: bool = False
     token_id: str = ""
+    issued_at: float = 0.0  # the token's `iat` (Unix seconds)
 
     @property
     def user_id(self) -> UUID | None:
@@ -59,6 +60,7 @@ class Principal(BaseModel):
     @classmethod
     def from_claims(cls, claims: dict[str, Any]) -> Principal:
         scopes = frozenset(str(claims.get("scope", "")).split())
+        issued_at = float(claims.get("iat", 0))
         if "cid" in claims:
             return cls(
                 subject=str(claims["sub"]),
@@ -66,6 +68,7 @@ class Principal(BaseModel):
                 client_org=UUID(str(claims["org"])),
                 scopes=scopes,
                 token_id=str(claims.get("jti", "")),
+                issued_at=issued_at,
             )
         return cls(
             subject=str(claims["sub"]),
@@ -74,7 +77,14 @@ class Principal(BaseModel):
             scopes=scopes,
             platform_admin=bool(claims.get("padm", False)),
             token_id=str(claims.get("jti", "")),
+            issued_at=issued_at,
         )
+
+
+class PrincipalResolver(Protocol):
+    """Narrows a verified token's principal to the current state (see `common.access`)."""
+
+    async def resolve(self, principal: Principal) -> Principal: ...
 
 
 class KeySource(Protocol):
@@ -219,7 +229,11 @@ async def optional_principal(
     if credentials is None:
         return None
     verifier: TokenVerifier = request.app.state.token_verifier
-    return await verifier.verify(credentials.credentials)
+    principal = await verifier.verify(credentials.credentials)
+    # Resource services install their access projection here: the token proves who is calling, the
+    # projection says what they may do now. Without one (the identity service), the token is taken as is.
+    resolver: PrincipalResolver | None = getattr(request.app.state, "principal_resolver", None)
+    return principal if resolver is None else await resolver.resolve(principal)
 
 
 async def current_principal(

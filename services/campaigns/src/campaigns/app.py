@@ -17,6 +17,7 @@ from campaigns.messaging.publishers import declare_publishers
 from campaigns.messaging.subscribers import register_consumers
 from campaigns.repository import INDEXES, CampaignRepository
 from campaigns.service import CampaignService
+from common.access import ACCESS_INDEXES, AccessProjection
 from common.auth import KeySource, verifier_for
 from common.contracts import topics
 from common.events import source_urn
@@ -46,7 +47,7 @@ def create_app(
         source=source_urn(settings.deployment_id, SERVICE),
         role=role,
         tracer_provider=tracer_provider,
-        indexes=INDEXES,
+        indexes=(*INDEXES, *ACCESS_INDEXES),
         declare_publishers=declare_publishers,
         register_consumers=register_consumers(
             lambda: holder["service"],
@@ -97,6 +98,7 @@ def create_app(
         settings.public_rate_limit, settings.public_rate_window_seconds
     )
     app.state.token_verifier = verifier_for(settings, keys)
+    app.state.principal_resolver = AccessProjection(runtime.db)
     install_common(
         app,
         service=SERVICE,

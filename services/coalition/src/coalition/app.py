@@ -15,6 +15,7 @@ from coalition.messaging.publishers import declare_publishers
 from coalition.messaging.subscribers import register_consumers
 from coalition.repository import INDEXES, CoalitionRepository
 from coalition.service import CoalitionService
+from common.access import ACCESS_INDEXES, AccessProjection
 from common.auth import KeySource, verifier_for
 from common.events import source_urn
 from common.runtime import Role, Runtime, every, stop_task
@@ -42,7 +43,7 @@ def create_app(
         source=source_urn(settings.deployment_id, SERVICE),
         role=role,
         tracer_provider=tracer_provider,
-        indexes=INDEXES,
+        indexes=(*INDEXES, *ACCESS_INDEXES),
         declare_publishers=declare_publishers,
         register_consumers=register_consumers(
             lambda: holder["service"], settings.kafka_consumer_max_attempts
@@ -79,6 +80,7 @@ def create_app(
     app.state.runtime = runtime
     app.state.coalition = service
     app.state.token_verifier = verifier_for(settings, keys)
+    app.state.principal_resolver = AccessProjection(runtime.db)
     install_common(
         app,
         service=SERVICE,

@@ -1,5 +1,6 @@
 """What the campaigns service consumes: the coalition projection (coalitions, memberships) from the
-coalition service's events, and its own recorded actions, counted by the aggregator."""
+coalition service's events, the access projection from identity's, and its own recorded actions,
+counted by the aggregator."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from faststream.kafka.annotations import KafkaMessage
 
 from campaigns.aggregator import Aggregator
 from campaigns.service import CampaignService
+from common.access import AccessProjection, subscribe_access
 from common.contracts import campaigns as campaign_events
 from common.contracts import coalition as coalition_events
 from common.contracts import topics
@@ -79,6 +81,7 @@ def register_consumers(
             topics.COALITION_MEMBERSHIPS,
             description="Keeps the projection of coalitions and their members' roles, states and sharing agreements.",
         )
+        subscribe_access(runtime, AccessProjection(runtime.db), max_attempts=max_attempts)
         if aggregator is not None:
             register_aggregator(runtime, aggregator, batch_size)
 

@@ -1,10 +1,11 @@
-"""The organization projection, fed by identity's events (idempotent, with a dead-letter topic)."""
+"""The organization and access projections, fed by identity's events (idempotent, with a dead-letter topic)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from coalition.service import CoalitionService
+from common.access import AccessProjection, subscribe_access
 from common.contracts import identity as identity_events
 from common.contracts import topics
 from common.events import CloudEvent
@@ -62,5 +63,6 @@ def register_consumers(
             topics.IDENTITY_ORGANIZATIONS,
             description="Keeps the projection of organizations (exists, name, active).",
         )
+        subscribe_access(runtime, AccessProjection(runtime.db), max_attempts=max_attempts)
 
     return register
