@@ -11,11 +11,13 @@ from fastapi.responses import JSONResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from pydantic import BaseModel
 from pydantic_settings import BaseSettings
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.errors import install_problem_handlers
 from common.limits import MongoDeadlineMiddleware, RequestLimits, RequestLimitsMiddleware
+from common.openapi import install_problem_documents
 from common.settings import MongoSettings, ServiceSettings
 
 HTTP_REQUESTS = Counter(
@@ -29,6 +31,13 @@ HTTP_LATENCY = Histogram(
 )
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
+
+
+class Readiness(BaseModel):
+    """The readiness report: `ready` or `unavailable`, and each check's result (`ok` or `failing`)."""
+
+    status: str
+    checks: dict[str, str]
 
 
 def _route_template(scope: Scope) -> str:
@@ -81,7 +90,8 @@ def operations_router(service: str, checks: dict[str, ReadinessCheck]) -> APIRou
     @router.get(
         "/readyz",
         summary="Readiness: MongoDB and Kafka are reachable",
-        responses={503: {"description": "a dependency is unreachable"}},
+        response_model=Readiness,
+        responses={503: {"model": Readiness, "description": "a dependency is unreachable"}},
     )
     async def readyz() -> JSONResponse:
         results = {name: await check() for name, check in checks.items()}
@@ -115,12 +125,13 @@ def install_common(
     max_body_bytes: int = 1_048_576,
     settings: BaseSettings | None = None,
 ) -> None:
-    """Problem handlers, operations endpoints, request metrics, request limits, a MongoDB deadline, tracing.
+    """Problem handlers (and their OpenAPI documentation), operations endpoints, request metrics, request limits, a MongoDB deadline, tracing.
 
     `settings` default to `app.state.settings`, where each composition root keeps them.
     """
     settings = settings if settings is not None else getattr(app.state, "settings", None)
     install_problem_handlers(app)
+    install_problem_documents(app)
     app.include_router(operations_router(service, checks))
 
     # The last added runs first: measure (so refusals are counted too), request limits, MongoDB deadline.

@@ -53,6 +53,11 @@ ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: {"description": "The campaign is not taking this action (not active, closed, full, link withdrawn)"},
     429: {"description": "Too many requests from this address (see Retry-After)"},
 }
+SUPPORTER_TOKEN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "The supporter token is not valid"},
+    404: {"description": "No supporter has this token"},
+    410: {"description": "This supporter's data was erased"},
+}
 
 
 @router.get(
@@ -232,7 +237,10 @@ def _self(doc: dict[str, Any]) -> SupporterSelf:
 
 
 @router.post(
-    "/supporter", response_model=SupporterSelf, summary="What is held about me (with my supporter token)"
+    "/supporter",
+    response_model=SupporterSelf,
+    responses=SUPPORTER_TOKEN_RESPONSES,
+    summary="What is held about me (with my supporter token)",
 )
 async def my_data(body: TokenIn, service: ServiceDep) -> SupporterSelf:
     return _self(await service.supporter_by_token(body.token))
@@ -241,6 +249,7 @@ async def my_data(body: TokenIn, service: ServiceDep) -> SupporterSelf:
 @router.post(
     "/supporter/consent-withdrawals",
     response_model=SupporterSelf,
+    responses=SUPPORTER_TOKEN_RESPONSES,
     summary="Withdraw consent for one or more purposes (with my supporter token)",
 )
 async def withdraw_consent(body: ConsentWithdrawal, service: ServiceDep) -> SupporterSelf:
@@ -250,6 +259,7 @@ async def withdraw_consent(body: ConsentWithdrawal, service: ServiceDep) -> Supp
 @router.post(
     "/supporter/erasure",
     status_code=status.HTTP_204_NO_CONTENT,
+    responses=SUPPORTER_TOKEN_RESPONSES,
     summary="Erase my personal data (with my supporter token); my actions stay counted, anonymously",
 )
 async def erase_me(body: TokenIn, service: ServiceDep) -> Response:

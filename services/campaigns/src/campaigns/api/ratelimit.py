@@ -9,6 +9,7 @@ from collections.abc import Callable
 from fastapi import Request
 
 from common.errors import TooManyRequests
+from common.openapi import answers
 
 
 class RateLimiter:
@@ -45,6 +46,7 @@ def client_address(request: Request, trust_forwarded_for: bool) -> str:
     return request.client.host if request.client else "unknown"
 
 
+@answers(429)
 async def limit_public(request: Request) -> None:
     limiter: RateLimiter = request.app.state.public_rate_limiter
     limiter.hit(client_address(request, request.app.state.settings.trust_forwarded_for))

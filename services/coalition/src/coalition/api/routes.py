@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, status
@@ -206,10 +206,14 @@ async def apply(
 
 
 MembershipPath = "/coalitions/{coalition_id}/memberships/{org_id}"
+INVITATION_EXPIRED: dict[int | str, dict[str, Any]] = {410: {"description": "The invitation has expired"}}
 
 
 @router.post(
-    MembershipPath + "/accept", response_model=MembershipRead, summary="Accept an invitation (invitee)"
+    MembershipPath + "/accept",
+    response_model=MembershipRead,
+    responses=INVITATION_EXPIRED,
+    summary="Accept an invitation (invitee)",
 )
 async def accept(
     coalition_id: UUID, org_id: UUID, principal: CurrentPrincipal, service: ServiceDep
@@ -222,7 +226,10 @@ async def accept(
 
 
 @router.post(
-    MembershipPath + "/decline", response_model=MembershipRead, summary="Decline an invitation (invitee)"
+    MembershipPath + "/decline",
+    response_model=MembershipRead,
+    responses=INVITATION_EXPIRED,
+    summary="Decline an invitation (invitee)",
 )
 async def decline(
     coalition_id: UUID, org_id: UUID, principal: CurrentPrincipal, service: ServiceDep

@@ -218,7 +218,13 @@ async def revoke_client(
 
 
 @invitations_router.post(
-    "/accept", response_model=MemberRead, summary="Accept an invitation sent to the signed-in user's e-mail"
+    "/accept",
+    response_model=MemberRead,
+    responses={
+        404: {"description": "No invitation matches this token"},
+        410: {"description": "The invitation was already answered, withdrawn or has expired"},
+    },
+    summary="Accept an invitation sent to the signed-in user's e-mail",
 )
 async def accept_invitation(
     body: InvitationAccept, principal: CurrentPrincipal, service: ServiceDep

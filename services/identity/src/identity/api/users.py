@@ -88,6 +88,10 @@ async def request_email_verification(
 @router.post(
     "/email-verification/confirm",
     response_model=UserRead,
+    responses={
+        404: {"description": "No e-mail verification matches this token"},
+        410: {"description": "The link was already used, replaced, or has expired"},
+    },
     summary="Verify an e-mail address with the token of its link (single use, expires)",
 )
 async def confirm_email_verification(body: EmailVerificationConfirm, service: ServiceDep) -> User:
