@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 from faststream.specification import AsyncAPI
+from pydantic import BaseModel
 
+from common.kafka import consumed_envelopes
 from common.runtime import Role
 from common.settings import ServiceSettings
 from common.telemetry import configure_logging
@@ -26,11 +28,34 @@ ROLE_HELP = {
 }
 
 
+EMPTY_PAYLOAD = "#/components/schemas/EmptyPayload"
+
+
 def asyncapi_document(app: FastAPI, *, title: str, version: str = "1.0.0") -> dict[str, Any]:
     broker = app.state.runtime.broker
     spec = AsyncAPI(broker, title=title, version=version, schema_version="3.0.0").to_specification()
     document: dict[str, Any] = json.loads(spec.to_json())
+    _describe_consumed(document, consumed_envelopes(broker))
     return document
+
+
+def _describe_consumed(document: dict[str, Any], envelopes: Mapping[str, type[BaseModel]]) -> None:
+    """Consumers' messages as the CloudEvents they carry, where FastStream saw only a raw message."""
+    components = document.setdefault("components", {})
+    schemas: dict[str, Any] = components.setdefault("schemas", {})
+    for key, message in components.get("messages", {}).items():
+        if message.get("payload", {}).get("$ref") != EMPTY_PAYLOAD:
+            continue
+        envelope = next((e for t, e in envelopes.items() if key.startswith(f"{t}:")), None)
+        if envelope is None:
+            continue
+        schema = envelope.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[envelope.__name__] = schema
+        message["payload"] = {"$ref": f"#/components/schemas/{envelope.__name__}"}
+    if EMPTY_PAYLOAD not in json.dumps(document):
+        schemas.pop("EmptyPayload", None)
+    components["schemas"] = dict(sorted(schemas.items()))
 
 
 def server_config(app: FastAPI, settings: ServiceSettings, **overrides: Any) -> uvicorn.Config:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faststream import AckPolicy
@@ -13,10 +14,16 @@ from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from opentelemetry.trace import TracerProvider
 
+from common.events import CloudEvent, envelope_schema
 from common.inbox import EventConsumer, IncomingMessage
 
 log = logging.getLogger(__name__)
 TOPIC_ALREADY_EXISTS = 36
+
+# What each subscriber (by title) receives, for the AsyncAPI document: consumers take the raw Kafka
+# message so that a poison message still reaches their dead-letter logic, which FastStream would
+# otherwise document as an empty payload.
+_consumed: WeakKeyDictionary[KafkaBroker, dict[str, type[CloudEvent]]] = WeakKeyDictionary()
 
 
 def create_broker(
@@ -60,14 +67,30 @@ def subscribe_consumer(
         )
 
     handle.__name__ = f"{consumer.name}_consumer"
+    title = f"{consumer.name}:{'+'.join(topics)}"
     broker.subscriber(
         *topics,
         group_id=consumer.name,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
-        title=f"{consumer.name}:{'+'.join(topics)}",
+        title=title,
         description=description,
     )(handle)
+    document_consumed(broker, title, consumer)
+
+
+def document_consumed(broker: KafkaBroker, title: str, consumer: EventConsumer) -> None:
+    """Record that the subscriber `title` receives CloudEvents carrying the events `consumer` handles."""
+    payloads = tuple(sorted({h.model for h in consumer.handlers.values()}, key=lambda m: m.event_type))
+    if not payloads:
+        return
+    name = "".join(part.title() for part in consumer.name.replace("_", "-").split("-")) + "ConsumedEvent"
+    _consumed.setdefault(broker, {})[title] = envelope_schema(name, payloads)
+
+
+def consumed_envelopes(broker: KafkaBroker) -> dict[str, type[CloudEvent]]:
+    """Each documented subscriber's title with the envelope model of what it receives."""
+    return dict(_consumed.get(broker, {}))
 
 
 async def ensure_topics(

@@ -20,7 +20,7 @@ from common.contracts import coalition as coalition_events
 from common.contracts import topics
 from common.events import CloudEvent
 from common.inbox import EventConsumer, Handler, IncomingMessage
-from common.kafka import subscribe_consumer
+from common.kafka import document_consumed, subscribe_consumer
 from common.mongo import Session
 from common.runtime import Runtime
 
@@ -145,3 +145,4 @@ def register_aggregator(runtime: Runtime, aggregator: Callable[[], Aggregator], 
             "at a time, exactly once per action."
         ),
     )(count_batch)
+    document_consumed(runtime.broker, f"{AGGREGATOR}:{topics.CAMPAIGNS_ACTIONS}", decoder)
