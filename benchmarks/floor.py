@@ -1,7 +1,7 @@
 """The floors of the intake benchmark: the least an HTTP endpoint on the same MongoDB can cost.
 
 `python -m benchmarks.floor --port P --mongodb-url URL` serves, in its own uvicorn process with the
-services' uvicorn settings (common.cli: loopback, no access log, uvloop and httptools when installed):
+services' uvicorn settings (common.cli.server_config: loopback, no access log, h11 with a bounded header buffer):
 
 - `POST /floor/insert`: validate the same JSON body as a signature, insert one document;
 - `POST /floor/action`: validate it, then in one MongoDB transaction (snapshot read concern, majority
@@ -98,9 +98,17 @@ def main() -> None:
     parser.add_argument("--database", default="bench_floor")
     args = parser.parse_args()
     app = create_app(args.mongodb_url, args.database)
-    # The same uvicorn settings as every service (common.cli.run).
+    # The same uvicorn settings as every service (common.cli.server_config: h11 with a bounded header
+    # buffer, no access log), so that the floor pays the same HTTP parser as the services.
     uvicorn.run(
-        app, host="127.0.0.1", port=args.port, log_config=None, access_log=False, timeout_graceful_shutdown=10
+        app,
+        host="127.0.0.1",
+        port=args.port,
+        http="h11",
+        h11_max_incomplete_event_size=2 * 16_384,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
     )
 
 

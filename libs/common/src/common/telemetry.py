@@ -38,7 +38,9 @@ def configure_tracing(service: str, settings: TelemetrySettings) -> TracerProvid
     if settings.otel_traces_console:
         provider.add_span_processor(BatchSpanProcessor(ConsoleSpanExporter()))
     trace.set_tracer_provider(provider)
-    PymongoInstrumentor().instrument(tracer_provider=provider)
+    if exporting:
+        # A command listener on every MongoDB operation is worth its cost only when spans are kept.
+        PymongoInstrumentor().instrument(tracer_provider=provider)
     _configured = provider
     return provider
 
