@@ -124,7 +124,7 @@ class Tenants:
     member_plain: Person  # a plain `member` of the member organization
     observer: Org
     outsider: Org
-    outsider_client: str  # campaigns:read and campaigns:write, of the outsider organization
+    outsider_client: str  # campaigns:read/write and supporters:read/erase, of the outsider organization
     coalition: dict[str, Any]
     solo: dict[str, Any]
     story_id: str
@@ -198,8 +198,9 @@ async def tenants(
         scope: await client_token(identity_http, owners, scope)
         for scope in ("campaigns:read", "campaigns:write", "coalitions:read")
     }
-    outsiders = await api_client(identity_http, outsider, ["campaigns:read", "campaigns:write"])
-    outsider_client = await client_token(identity_http, outsiders, "campaigns:read campaigns:write")
+    outsider_scopes = ["campaigns:read", "campaigns:write", "supporters:read", "supporters:erase"]
+    outsiders = await api_client(identity_http, outsider, outsider_scopes)
+    outsider_client = await client_token(identity_http, outsiders, " ".join(outsider_scopes))
 
     coalition = await world.shared_coalition(lead, member)
     await world.member(coalition["id"], lead, observer, role="observer")

@@ -42,15 +42,17 @@ class Access(ServiceBase):
 
     @staticmethod
     def organizes(principal: Principal, org_id: UUID) -> bool:
-        """Organizers, admins and owners of the organization, or its API client with the write scope."""
+        """Organizers, admins and owners of the organization, or its own API client (whose scope for the
+        use case is checked first, by the use case: see `common.scopes`)."""
         if principal.kind == "client":
-            return principal.client_org == org_id and WRITE_SCOPE in principal.scopes
+            return principal.client_org == org_id
         return principal.has_role(org_id, "organizer")
 
     @staticmethod
     def administers(principal: Principal, org_id: UUID) -> bool:
+        """Admins and owners of the organization, or its own API client (scope checked by the use case)."""
         if principal.kind == "client":
-            return principal.client_org == org_id and WRITE_SCOPE in principal.scopes
+            return principal.client_org == org_id
         return principal.has_role(org_id, "admin")
 
     def _require_organizer_of(self, principal: Principal, org_id: UUID) -> None:
@@ -68,10 +70,10 @@ class Access(ServiceBase):
         doc = await self._membership(coalition_id, org_id, session)
         return doc is not None and doc["state"] == "active" and doc["role"] in roles
 
-    async def standing(self, *, principal: Principal, campaign_id: UUID) -> Standing:
-        """The campaign as the caller may see it; a 404 to those who may not."""
-        if principal.kind == "client" and not ({READ_SCOPE, WRITE_SCOPE} & principal.scopes):
-            raise Forbidden(f"the token lacks the scope {READ_SCOPE!r}", required_scope=READ_SCOPE)
+    async def standing(self, *, principal: Principal, campaign_id: UUID, scope: str = READ_SCOPE) -> Standing:
+        """The campaign as the caller may see it; a 404 to those who may not. An API client needs
+        `scope` (the use case's, from `common.scopes`), checked before the campaign is looked up."""
+        principal.require_scope(scope)
         campaign = await self.repo.get_campaign(campaign_id)
         if campaign is None:
             raise NotFound("no such campaign")
@@ -103,7 +105,7 @@ class Access(ServiceBase):
         return Standing(campaign.as_of(utcnow()), manages_for, frozenset(viewers), principal.platform_admin)
 
     async def _managed(self, principal: Principal, campaign_id: UUID) -> Standing:
-        standing = await self.standing(principal=principal, campaign_id=campaign_id)
+        standing = await self.standing(principal=principal, campaign_id=campaign_id, scope=WRITE_SCOPE)
         if not standing.manages:
             raise Forbidden(
                 "only organizers and admins of the owning organization (or of a lead organization of the "

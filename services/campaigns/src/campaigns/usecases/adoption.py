@@ -9,7 +9,7 @@ from campaigns.domain.campaigns import (
     CampaignStatus,
 )
 from campaigns.usecases.access import Standing
-from campaigns.usecases.base import MEMBER_ROLES
+from campaigns.usecases.base import MEMBER_ROLES, WRITE_SCOPE
 from campaigns.usecases.lifecycle import Lifecycle
 from common.auth import Principal
 from common.contracts import campaigns as ev
@@ -31,6 +31,7 @@ class Adoption(Lifecycle):
         self, *, principal: Principal, campaign_id: UUID, organization_id: UUID
     ) -> tuple[Document, bool]:
         """The organization's own link to the campaign; (link, created)."""
+        principal.require_scope(WRITE_SCOPE)
         self._require_organizer_of(principal, organization_id)
         campaign = await self.repo.get_campaign(campaign_id)
         if campaign is None:
@@ -83,7 +84,7 @@ class Adoption(Lifecycle):
     async def withdraw_adoption(
         self, *, principal: Principal, campaign_id: UUID, organization_id: UUID
     ) -> Document:
-        standing = await self.standing(principal=principal, campaign_id=campaign_id)
+        standing = await self.standing(principal=principal, campaign_id=campaign_id, scope=WRITE_SCOPE)
         if not (self.organizes(principal, organization_id) or standing.manages):
             raise Forbidden(
                 "only the adopting organization's organizers or the campaign's managers withdraw it"

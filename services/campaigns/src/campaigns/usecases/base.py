@@ -15,14 +15,15 @@ from campaigns.domain.campaigns import PUBLIC_STATUSES, Campaign, CampaignStatus
 from campaigns.domain.supporters import SupporterKeys
 from campaigns.lookups import Lookups
 from campaigns.repository import CampaignRepository
+from common import scopes
 from common.contracts import campaigns as ev
 from common.events import EventPayload
 from common.mongo import Document, Session, in_transaction
 from common.outbox import Outbox
 
 T = TypeVar("T")
-READ_SCOPE = "campaigns:read"
-WRITE_SCOPE = "campaigns:write"
+READ_SCOPE = scopes.CAMPAIGNS_READ
+WRITE_SCOPE = scopes.CAMPAIGNS_WRITE
 MEMBER_ROLES = ("lead", "member")  # coalition roles that adopt campaigns and may see shared contacts
 
 STATUS_EVENT: dict[Transition, type[ev._StatusChanged]] = {

@@ -91,6 +91,7 @@ class Lifecycle(Access):
         return texts
 
     async def create_campaign(self, *, principal: Principal, new: NewCampaign) -> Campaign:
+        principal.require_scope(WRITE_SCOPE)
         self._require_organizer_of(principal, new.organization_id)
         new = replace(new, kind=CampaignKind(new.kind))  # the API passes the kind as a plain str
         now = utcnow()
@@ -150,8 +151,7 @@ class Lifecycle(Access):
         self, *, principal: Principal, organization_id: UUID, after: UUID | None, limit: int
     ) -> list[Campaign]:
         """Campaigns an organization owns, or that its coalitions run."""
-        if principal.kind == "client" and not ({READ_SCOPE, WRITE_SCOPE} & principal.scopes):
-            raise Forbidden(f"the token lacks the scope {READ_SCOPE!r}", required_scope=READ_SCOPE)
+        principal.require_scope(READ_SCOPE)
         if organization_id not in self.acting_orgs(principal) and not principal.platform_admin:
             raise Forbidden("you do not act for this organization")
         memberships = await self.repo.memberships_of_orgs([organization_id])

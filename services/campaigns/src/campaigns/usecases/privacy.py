@@ -10,6 +10,7 @@ from campaigns.domain.supporters import (
 )
 from campaigns.usecases.base import MEMBER_ROLES
 from campaigns.usecases.lifecycle import Lifecycle
+from common import scopes
 from common.auth import Principal
 from common.contracts import campaigns as ev
 from common.errors import Forbidden, Gone, NotFound
@@ -37,9 +38,12 @@ class Privacy(Lifecycle):
         supporters of organizations whose agreement is `contacts_with_consent` who agreed to share with the
         coalition, when `organization_id` is an active lead or member.
         """
+        principal.require_scope(scopes.SUPPORTERS_READ)
         if not self.organizes(principal, organization_id):
             raise Forbidden("only the organization's organizers, admins and owners read its supporters")
-        standing = await self.standing(principal=principal, campaign_id=campaign_id)
+        standing = await self.standing(
+            principal=principal, campaign_id=campaign_id, scope=scopes.SUPPORTERS_READ
+        )
         campaign = standing.campaign
         if organization_id not in standing.viewer_orgs:
             raise Forbidden("the organization does not take part in this campaign")
@@ -126,6 +130,7 @@ class Privacy(Lifecycle):
     async def erase_by_organization(
         self, *, principal: Principal, organization_id: UUID, supporter_id: UUID
     ) -> None:
+        principal.require_scope(scopes.SUPPORTERS_ERASE)
         if not (principal.platform_admin or self.administers(principal, organization_id)):
             raise Forbidden("only the organization's admins and owners erase its supporters")
         supporter = await self.repo.get_supporter(supporter_id)
