@@ -30,7 +30,7 @@ from launcher import ROOT
 SERVICES = ["identity", "coalition", "campaigns", "notifications"]
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES = settings(
-    max_examples=6,
+    max_examples=10,
     deadline=None,
     database=None,
     derandomize=True,
