@@ -55,7 +55,7 @@ SCOPES: tuple[Scope, ...] = (
         COALITIONS_WRITE,
         "coalition",
         "Create and manage coalitions and its organization's memberships as that organization's admins "
-        "would (not accepting a data-sharing proposal: that is for its admins in person)",
+        "would, and decline a data-sharing proposal (accepting one is for its admins in person)",
         (
             "POST /v1/coalitions",
             "PATCH /v1/coalitions/{coalition_id}",
@@ -72,6 +72,7 @@ SCOPES: tuple[Scope, ...] = (
             f"PATCH {_MEMBERSHIP}",
             f"DELETE {_MEMBERSHIP}",
             f"PUT {_MEMBERSHIP}/sharing",
+            f"POST {_MEMBERSHIP}/sharing/decline",
         ),
     ),
     Scope(
@@ -174,7 +175,7 @@ def markdown() -> str:
         "anything is looked up: the same answer whether or not the resource exists.",
         "Every other endpoint is either public (no token needed) or for signed-in users only (an API "
         "client gets 403): identity's management of organizations, members, invitations and API clients, "
-        "`/v1/users/me…`, accepting or declining a data-sharing proposal, and notices and preferences.",
+        "`/v1/users/me…`, accepting a data-sharing proposal, and notices and preferences.",
         "Users are governed by their roles in their organizations, not by scopes.",
     ]
     return "\n".join(["# Scopes of API clients", "", *lines, "", *(f"- {r}" for r in rules), ""])

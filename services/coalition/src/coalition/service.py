@@ -26,6 +26,7 @@ from coalition.domain.memberships import (
 )
 from coalition.domain.sharing import Agreement, Change, Decision, Proposal, Side
 from coalition.repository import CoalitionRepository, agreement_fields, agreement_of
+from common import scopes
 from common.auth import Principal
 from common.contracts import coalition as ev
 from common.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
@@ -39,8 +40,8 @@ VISIBLE_STATES = (
     MembershipState.ACTIVE,
     MembershipState.SUSPENDED,
 )
-WRITE_SCOPE = "coalitions:write"
-READ_SCOPE = "coalitions:read"
+WRITE_SCOPE = scopes.COALITIONS_WRITE
+READ_SCOPE = scopes.COALITIONS_READ
 # Who `changed_by_user` names when the service itself resets an agreement.
 SERVICE_ACTOR = "coalition-service"
 

@@ -18,6 +18,7 @@ from common.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
 from common.events import EventPayload, utcnow
 from common.mongo import Document, Session, in_transaction
 from common.outbox import Outbox
+from common.scopes import CLIENT_SCOPES, ORGANIZATIONS_READ
 from identity.config import Settings
 from identity.domain import memberships as rules
 from identity.domain.emails import canonical_email, legacy_form, sign_in_name
@@ -26,7 +27,6 @@ from identity.domain.oauth import ClientCredentials, OAuthError, OAuthErrorCode
 from identity.domain.organizations import EDITABLE_FIELDS, Organization, OrgKind, OrgStatus, slug_is_allowed
 from identity.domain.throttle import LoginThrottlePolicy, account_key, pair_key, source_of
 from identity.domain.tokens import (
-    CLIENT_SCOPES,
     DEFAULT_USER_SCOPE,
     USER_SCOPES,
     narrow_scopes,
@@ -103,6 +103,17 @@ class IdentityService:
         """The caller's current role, read from the database rather than the (older) token."""
         user_id = self._require_user(principal)
         return await self.repo.role_of(org_id, user_id, session)
+
+    async def _require_own_active_client(self, principal: Principal, org_id: UUID) -> None:
+        """An API client reads only its own organization, and only while it is active: identity holds
+        the client itself, so a revoked client is refused at once rather than when its token expires."""
+        if principal.client_org != org_id:
+            raise Forbidden("an API client reads only its own organization")
+        client = await self.repo.get_client(principal.subject)
+        if client is None or client["status"] != "active" or client["org_id"] != org_id:
+            raise Forbidden("the API client was revoked")
+        if not (await self._org_or_404(org_id)).is_active:
+            raise Forbidden("the API client's organization is deactivated")
 
     async def _require_member(self, principal: Principal, org_id: UUID) -> OrgRole | None:
         role = await self._actor_role(principal, org_id)
@@ -342,6 +353,7 @@ class IdentityService:
     async def update_organization(
         self, *, principal: Principal, org_id: UUID, changes: dict[str, Any]
     ) -> Organization:
+        self._require_user(principal)  # API clients are refused before anything is looked up
         changes = {k: v for k, v in changes.items() if k in EDITABLE_FIELDS}
 
         async def work(session: Session) -> Organization:
@@ -421,8 +433,14 @@ class IdentityService:
     # ---- memberships -----------------------------------------------------------------------------
 
     async def list_members(self, *, principal: Principal, org_id: UUID) -> list[Document]:
-        await self._org_or_404(org_id)
-        await self._require_member(principal, org_id)
+        """The members and their roles: for the organization's members, and its API clients with
+        `organizations:read` (the scope checked before anything is looked up)."""
+        if principal.kind == "client":
+            principal.require_scope(ORGANIZATIONS_READ)
+            await self._require_own_active_client(principal, org_id)
+        else:
+            await self._org_or_404(org_id)
+            await self._require_member(principal, org_id)
         return await self.repo.members_of(org_id)
 
     async def change_member_role(
@@ -535,6 +553,7 @@ class IdentityService:
         return doc, token
 
     async def list_invitations(self, *, principal: Principal, org_id: UUID) -> list[Document]:
+        self._require_user(principal)
         await self._org_or_404(org_id)
         role = await self._actor_role(principal, org_id)
         if not principal.platform_admin and (role is None or not role.at_least(OrgRole.ADMIN)):
@@ -542,6 +561,8 @@ class IdentityService:
         return await self.repo.invitations_of(org_id)
 
     async def revoke_invitation(self, *, principal: Principal, org_id: UUID, invitation_id: UUID) -> None:
+        self._require_user(principal)
+
         async def work(session: Session) -> None:
             await self._org_or_404(org_id, session)
             await self._require_admin(principal, org_id, session)
@@ -667,6 +688,7 @@ class IdentityService:
         return doc, secret
 
     async def list_clients(self, *, principal: Principal, org_id: UUID) -> list[Document]:
+        self._require_user(principal)
         await self._org_or_404(org_id)
         role = await self._actor_role(principal, org_id)
         if not principal.platform_admin and (role is None or not role.at_least(OrgRole.ADMIN)):

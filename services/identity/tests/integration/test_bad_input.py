@@ -25,6 +25,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from identity_api import ISSUER, PASSWORD, IdentityApi, Person, bearer, oauth_error_failure
 
+from common.scopes import required_scope
 from openapi_operations import Junk, Operation, any_text, methods_by_path, routes, token_required
 from openapi_operations import operations as operations_of
 from problem_probe import (
@@ -469,7 +470,8 @@ async def test_api_client_tokens_are_403_on_endpoints_for_signed_in_users(
     )
     assert granted.status_code == 200, granted.text
     client = bearer(granted.json()["access_token"])
-    for op in (op for op in operations if op.secured):
+    # The endpoints the scope table opens to API clients (its own members, with organizations:read) aside.
+    for op in (op for op in operations if op.secured and required_scope(*op.key) is None):
         await probe.expect(403, op.method, world.url(op), json=VALID_BODIES.get(op.key), headers=client)
 
     probe.assert_clean(at_least=15)

@@ -15,6 +15,8 @@ from fastapi import FastAPI
 from fastapi import routing as fastapi_routing
 from identity_api import IdentityApi, Person, assert_problem, bearer
 
+from common.scopes import SCOPES
+
 ORG = "/v1/organizations/{org_id}"
 DEACTIVATE = "/v1/organizations/{org_id}/deactivate"
 VERIFY = "/v1/organizations/{org_id}/verify"
@@ -28,15 +30,7 @@ CLIENT = "/v1/organizations/{org_id}/clients/{client_id}"
 # Org-scoped routes that are public on purpose: the profile is part of the directory.
 PUBLIC_ORG_ROUTES = {("GET", ORG)}
 
-ALL_CLIENT_SCOPES = [
-    "organizations:read",
-    "coalitions:read",
-    "coalitions:write",
-    "campaigns:read",
-    "campaigns:write",
-    "supporters:read",
-    "webhooks:manage",
-]
+ALL_CLIENT_SCOPES = [s.name for s in SCOPES]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""What access tokens say and which scopes API clients may hold."""
+"""What access tokens say and which scopes API clients may hold (the table is `common.scopes`)."""
 
 from __future__ import annotations
 
@@ -6,16 +6,7 @@ from collections.abc import Iterable
 from uuid import UUID
 
 from common.errors import InvalidInput
-
-CLIENT_SCOPES: dict[str, str] = {
-    "organizations:read": "Read the organization's profile and members",
-    "coalitions:read": "Read coalitions the organization belongs to",
-    "coalitions:write": "Manage the organization's coalition memberships",
-    "campaigns:read": "Read campaigns and their statistics",
-    "campaigns:write": "Create and manage campaigns",
-    "supporters:read": "Read consented supporter contacts",
-    "webhooks:manage": "Manage webhook endpoints",
-}
+from common.scopes import CLIENT_SCOPES
 
 # A user's token acts for the user on every endpoint the user may call; there is one scope for that.
 USER_SCOPES: dict[str, str] = {"profile": "Act as the signed-in user"}
