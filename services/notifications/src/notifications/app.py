@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 
+from common.access import ACCESS_INDEXES, AccessProjection
 from common.auth import KeySource, verifier_for
 from common.events import source_urn
 from common.runtime import Role, Runtime, stop_task
@@ -58,16 +59,23 @@ def create_app(
         source=source_urn(settings.deployment_id, SERVICE),
         role=role,
         tracer_provider=tracer_provider,
-        indexes=INDEXES,
+        indexes=(*INDEXES, *ACCESS_INDEXES),
         declare_publishers=declare_publishers,
         register_consumers=register_consumers(
-            lambda: holder["intake"], settings.kafka_consumer_max_attempts, wake
+            lambda: holder["intake"],
+            settings.kafka_consumer_max_attempts,
+            wake,
+            access_changed=lambda: webhooks.access_changed,
         ),
     )
     repo = Repository(runtime.db)
     notices = NoticeService(repo=repo, templates=Templates(settings.app_url))
     webhooks = WebhookService(
-        repo=repo, settings=settings, resolver=resolver, on_queued=lambda: wake[MESSAGES]("api")
+        repo=repo,
+        settings=settings,
+        resolver=resolver,
+        notices=notices,
+        on_queued=lambda: wake[MESSAGES]("api"),
     )
     holder["intake"] = EventIntake(repo=repo, notices=notices, settings=settings)
     delivery = DeliveryWorker(
@@ -105,6 +113,7 @@ def create_app(
     app.state.delivery = delivery
     app.state.mailer = mailer
     app.state.token_verifier = verifier_for(settings, keys)
+    app.state.principal_resolver = AccessProjection(runtime.db)
     install_common(
         app,
         service=SERVICE,

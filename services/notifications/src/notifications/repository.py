@@ -109,6 +109,53 @@ class Repository:
             .to_list()
         )
 
+    async def endpoints_created_by(
+        self, org_id: UUID, creator_kind: str, creator: str, session: Session
+    ) -> list[Document]:
+        """The organization's endpoints this user or client created and that are not under review yet."""
+        query: dict[str, Any] = {"org_id": org_id, "created_by": creator, "review": None}
+        # Endpoints recorded before the creator's kind was stored are told apart by the client id's prefix.
+        query["$or"] = [
+            {"created_by_kind": creator_kind},
+            {
+                "created_by_kind": None,
+                "created_by": {"$regex": "^cli_"}
+                if creator_kind == "client"
+                else {"$not": {"$regex": "^cli_"}},
+            },
+        ]
+        return await self.db[ENDPOINTS].find(query, session=session).to_list()
+
+    async def put_under_review(
+        self, endpoint_ids: list[UUID], review: dict[str, Any], session: Session
+    ) -> None:
+        """Flag the endpoints and hold their undelivered messages until an admin confirms them."""
+        await self.db[ENDPOINTS].update_many(
+            {"_id": {"$in": endpoint_ids}}, {"$set": {"review": review}}, session=session
+        )
+        await self.db[MESSAGES].update_many(
+            {"endpoint_id": {"$in": endpoint_ids}, "status": "pending"},
+            {"$set": {"paused": True}},
+            session=session,
+        )
+
+    async def clear_review(
+        self, endpoint_id: UUID, confirmed: dict[str, Any], session: Session
+    ) -> Document | None:
+        """Lift the review: the endpoint's held messages are due again at once."""
+        updated = await self.db[ENDPOINTS].find_one_and_update(
+            {"_id": endpoint_id},
+            {"$set": {"review": None, "confirmed": confirmed, "updated_at": confirmed["at"]}},
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+        await self.db[MESSAGES].update_many(
+            {"endpoint_id": endpoint_id, "paused": True},
+            {"$unset": {"paused": ""}, "$set": {"next_attempt_at": confirmed["at"]}},
+            session=session,
+        )
+        return updated
+
     async def endpoints_by_id(self, endpoint_ids: Collection[UUID]) -> dict[UUID, Document]:
         docs = await self.db[ENDPOINTS].find({"_id": {"$in": list(endpoint_ids)}}).to_list()
         return {d["_id"]: d for d in docs}
@@ -178,6 +225,8 @@ class Repository:
             "status": "pending",
             "next_attempt_at": {"$lte": now},
             "$or": [{"lease_until": None}, {"lease_until": {"$lte": now}}],
+            # Messages of an endpoint under review wait until an admin confirms it (decision 0012).
+            "paused": {"$ne": True},
         }
         query = dict(due)
         if held:

@@ -9,18 +9,21 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from common import scopes
 from common.auth import Principal
 from common.errors import Conflict, Forbidden, InvalidInput, NotFound
-from common.events import new_event_id, utcnow
+from common.events import EventPayload, new_event_id, utcnow
 from common.mongo import Document, Session, in_transaction
 from notifications.config import Settings
 from notifications.domain.addresses import url_problem
+from notifications.domain.notices import Category, Notice
+from notifications.domain.review import REASON_TEXT, lost_access
 from notifications.domain.webhooks import MessageStatus, new_secret, retry_delay, valid_pattern
-from notifications.notices import new_id
-from notifications.repository import Repository
+from notifications.notices import NoticeService, new_id
+from notifications.repository import ORGANIZATIONS, USERS, Repository
 from notifications.ssrf import AddressRefused, Resolver, checked_address
 
-MANAGE_SCOPE = "webhooks:manage"
+MANAGE_SCOPE = scopes.WEBHOOKS_MANAGE
 TEST_EVENT_TYPE = "webhook.test"
 MAX_ENDPOINTS_PER_ORG = 50
 
@@ -37,11 +40,12 @@ class EndpointSpec:
 
 
 def authorize(principal: Principal, org_id: UUID) -> None:
-    """Owners and admins of the organization, or its API clients with the `webhooks:manage` scope."""
+    """Owners and admins of the organization, or its API clients with the `webhooks:manage` scope (the
+    scope first, so a client lacking it hears about the scope, whichever organization it names)."""
     if principal.kind == "client":
+        principal.require_scope(MANAGE_SCOPE)
         if principal.client_org != org_id:
             raise Forbidden("API clients manage only their own organization's webhooks")
-        principal.require_scope(MANAGE_SCOPE)
         return
     if not (principal.has_role(org_id, "admin") or principal.platform_admin):
         raise Forbidden("only the organization's owners and admins manage its webhooks")
@@ -86,7 +90,17 @@ def message_doc(
     }
     if data.get("contact") is not None and data.get("supporter_id"):
         doc["supporter_id"] = UUID(str(data["supporter_id"]))
+    if endpoint.get("review"):
+        doc["paused"] = True  # kept, delivered once an admin confirms the endpoint
     return doc
+
+
+def _require_unreviewed(endpoint: Document) -> None:
+    if endpoint.get("review"):
+        raise Conflict(
+            "the endpoint awaits review because its creator lost access; an admin confirms it first",
+            reason=endpoint["review"]["reason"],
+        )
 
 
 class WebhookService:
@@ -96,9 +110,11 @@ class WebhookService:
         repo: Repository,
         settings: Settings,
         resolver: Resolver,
+        notices: NoticeService | None = None,
         on_queued: Callable[[], None] = lambda: None,
     ) -> None:
         self.repo = repo
+        self.notices = notices
         self.on_queued = on_queued  # wakes this process's delivery worker (others see the change stream)
         self.settings = settings
         self.resolver = resolver
@@ -123,6 +139,8 @@ class WebhookService:
             raise InvalidInput(f"the endpoint is refused: {exc}", field="url") from exc
 
     async def endpoint_for(self, principal: Principal, endpoint_id: UUID) -> Document:
+        # The scope before the lookup: a client without it gets the same 403 whether or not the id exists.
+        principal.require_scope(MANAGE_SCOPE)
         endpoint = await self.repo.get_endpoint(endpoint_id)
         if endpoint is None:
             raise NotFound("no such webhook endpoint")
@@ -158,12 +176,93 @@ class WebhookService:
             "created_at": now,
             "updated_at": now,
             "created_by": principal.subject,
+            "created_by_kind": principal.kind,
+            "review": None,
             "last_success_at": None,
             "failing_since": None,
             "next_slot_at": None,
         }
-        await self.repo.insert_endpoint(doc)
+
+        async def work(session: Session) -> None:
+            await self.repo.insert_endpoint(doc, session)
+            await self._tell_admins_created(doc, principal, session)
+
+        await in_transaction(self.repo.db.client, work)
         return doc, secret
+
+    async def _org_name(self, org_id: UUID, session: Session) -> str:
+        org = await self.repo.find_one(ORGANIZATIONS, {"_id": org_id}, session)
+        return str((org or {}).get("name") or "Your organization")
+
+    async def _tell_admins_created(self, endpoint: Document, principal: Principal, session: Session) -> None:
+        """The organization's owners and admins learn of every new endpoint (where its events go)."""
+        if self.notices is None:
+            return
+        if principal.user_id is not None:
+            user = await self.repo.find_one(USERS, {"_id": principal.user_id}, session)
+            creator = str((user or {}).get("display_name") or "A member")
+        else:
+            creator = f"The API client {principal.subject}"
+        notice = Notice(
+            "endpoint_created",
+            {
+                "org_name": await self._org_name(endpoint["org_id"], session),
+                "url": endpoint["url"],
+                "event_types": ", ".join(endpoint["event_types"]),
+                "creator": creator,
+            },
+        )
+        await self.notices.notify_orgs(
+            [endpoint["org_id"]], notice, event_id=f"endpoint-created:{endpoint['_id']}", session=session
+        )
+
+    # ---- review, when an endpoint's creator loses access ------------------------------------------
+    async def access_changed(self, event: EventPayload, session: Session) -> None:
+        """Put the endpoints of a creator who lost access under review and tell the other admins."""
+        lost = lost_access(event)
+        if lost is None:
+            return
+        endpoints = await self.repo.endpoints_created_by(
+            lost.org_id, lost.creator_kind, lost.creator, session
+        )
+        if not endpoints:
+            return
+        review = {"reason": lost.reason.value, "since": utcnow()}
+        await self.repo.put_under_review([e["_id"] for e in endpoints], review, session)
+        if self.notices is None:
+            return
+        recipients = await self.notices.org_recipients([lost.org_id], Category.DELIVERY_ENDPOINTS, session)
+        if lost.creator_kind == "user":
+            recipients.discard(
+                UUID(lost.creator)
+            )  # they may still be listed if their removal is not seen yet
+        org_name = await self._org_name(lost.org_id, session)
+        for endpoint in endpoints:
+            notice = Notice(
+                "endpoint_review",
+                {"org_name": org_name, "url": endpoint["url"], "reason_text": REASON_TEXT[lost.reason]},
+            )
+            await self.notices.notify_users(
+                recipients, notice, event_id=f"endpoint-review:{endpoint['_id']}", session=session
+            )
+
+    async def confirm(self, *, principal: Principal, endpoint_id: UUID) -> Document:
+        """An owner or admin vouches for an endpoint under review: its held messages are delivered."""
+        endpoint = await self.endpoint_for(principal, endpoint_id)
+        if principal.kind != "user":
+            raise Forbidden("only the organization's owners and admins confirm an endpoint under review")
+        if not endpoint.get("review"):
+            return endpoint
+        confirmed = {"by": principal.subject, "at": utcnow(), "reason": endpoint["review"]["reason"]}
+
+        async def work(session: Session) -> Document | None:
+            return await self.repo.clear_review(endpoint_id, confirmed, session)
+
+        updated = await in_transaction(self.repo.db.client, work)
+        if updated is None:
+            raise NotFound("no such webhook endpoint")
+        self.on_queued()
+        return updated
 
     async def list_endpoints(
         self, *, principal: Principal, org_id: UUID, after: UUID | None, limit: int
@@ -241,6 +340,7 @@ class WebhookService:
 
     async def retry(self, *, principal: Principal, endpoint_id: UUID, message_id: UUID) -> Document:
         endpoint = await self.endpoint_for(principal, endpoint_id)
+        _require_unreviewed(endpoint)
         if not endpoint["enabled"]:
             raise Conflict("the endpoint is disabled; enable it before retrying")
         message = await self.repo.get_message(message_id)
@@ -256,6 +356,7 @@ class WebhookService:
 
     async def replay(self, *, principal: Principal, endpoint_id: UUID, since: datetime) -> int:
         endpoint = await self.endpoint_for(principal, endpoint_id)
+        _require_unreviewed(endpoint)
         if not endpoint["enabled"]:
             raise Conflict("the endpoint is disabled; enable it before replaying")
         now = utcnow()
@@ -273,6 +374,7 @@ class WebhookService:
 
     async def send_test(self, *, principal: Principal, endpoint_id: UUID) -> Document:
         endpoint = await self.endpoint_for(principal, endpoint_id)
+        _require_unreviewed(endpoint)
         if not endpoint["enabled"]:
             raise Conflict("the endpoint is disabled; enable it before testing")
         now = utcnow()

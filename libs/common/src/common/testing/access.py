@@ -57,8 +57,12 @@ def authenticated_routes(app: FastAPI) -> list[Route]:
     return routes
 
 
-async def call(http: httpx.AsyncClient, route: Route, token: str, **ids: str) -> httpx.Response:
-    body = {} if route.method in ("POST", "PUT", "PATCH") else None
+async def call(
+    http: httpx.AsyncClient, route: Route, token: str, *, body: dict[str, Any] | None = None, **ids: str
+) -> httpx.Response:
+    """The route with a token, `ids` in its path (random UUIDs elsewhere), `body` or an empty object."""
+    if body is None and route.method in ("POST", "PUT", "PATCH"):
+        body = {}
     return await http.request(
         route.method, route.fill(**ids), json=body, headers={"Authorization": f"Bearer {token}"}
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
@@ -14,6 +14,7 @@ from common.paging import decode_cursor, next_cursor
 from notifications.api.schemas import (
     AttemptRead,
     EndpointCreate,
+    EndpointCreator,
     EndpointPage,
     EndpointRead,
     EndpointStats,
@@ -32,6 +33,7 @@ from notifications.api.schemas import (
     UnreadCount,
 )
 from notifications.domain.notices import Category, Channel
+from notifications.domain.review import creator_kind
 from notifications.domain.webhooks import webhook_id
 from notifications.notices import NoticeService
 from notifications.service import EndpointSpec, WebhookService, active_secrets
@@ -71,7 +73,21 @@ def _endpoint(doc: Document) -> EndpointRead:
         last_success_at=doc.get("last_success_at"),
         failing_since=doc.get("failing_since"),
         secret_count=len(active_secrets(doc, datetime.now(UTC))),
+        **_creator_and_review(doc),
     )
+
+
+def _creator_and_review(doc: Document) -> dict[str, Any]:
+    kind = creator_kind(doc.get("created_by"), doc.get("created_by_kind"))
+    review = doc.get("review") or {}
+    return {
+        "created_by": None
+        if kind is None
+        else EndpointCreator(kind=kind, id=doc["created_by"], organization_id=doc["org_id"]),
+        "needs_review": bool(review),
+        "review_reason": review.get("reason"),
+        "review_since": review.get("since"),
+    }
 
 
 def _message(doc: Document) -> MessageRead:
@@ -183,6 +199,18 @@ async def rotate_secret(
         principal=principal, endpoint_id=endpoint_id, grace_seconds=body.grace_seconds if body else None
     )
     return EndpointWithSecret(**_endpoint(doc).model_dump(), secret=secret)
+
+
+@router.post(
+    "/webhooks/{endpoint_id}/confirm",
+    response_model=EndpointRead,
+    tags=["webhooks"],
+    summary="Confirm an endpoint under review (org owners/admins): its held deliveries resume",
+)
+async def confirm_endpoint(
+    endpoint_id: UUID, principal: CurrentPrincipal, webhooks: Webhooks
+) -> EndpointRead:
+    return _endpoint(await webhooks.confirm(principal=principal, endpoint_id=endpoint_id))
 
 
 @router.get(

@@ -44,6 +44,12 @@ class EndpointUpdate(_Strict):
         return self.model_dump(exclude_unset=True, exclude_none=True)
 
 
+class EndpointCreator(BaseModel):
+    kind: Literal["user", "client"] = Field(description="A person, or an organization's API client")
+    id: str = Field(description="The user's id, or the API client's `client_id`")
+    organization_id: UUID = Field(description="The organization the endpoint was created for")
+
+
 class EndpointRead(BaseModel):
     id: UUID
     organization_id: UUID
@@ -60,6 +66,18 @@ class EndpointRead(BaseModel):
     last_success_at: datetime | None
     failing_since: datetime | None
     secret_count: int = Field(description="Secrets that sign now (2 during a rotation's grace period)")
+    created_by: EndpointCreator | None = Field(
+        None, description="Who registered the endpoint (unknown for endpoints older than this field)"
+    )
+    needs_review: bool = Field(
+        False,
+        description=(
+            "The creator lost access (removed, no longer an admin, client revoked): deliveries are held "
+            "until an owner or admin confirms the endpoint"
+        ),
+    )
+    review_reason: Literal["creator_removed", "creator_demoted", "creator_client_revoked"] | None = None
+    review_since: datetime | None = None
 
 
 class EndpointWithSecret(EndpointRead):

@@ -31,6 +31,8 @@ KIND_CATEGORY: dict[str, Category] = {
     "campaign_adopted": Category.CAMPAIGN_ADOPTION,
     "goal_milestone": Category.GOAL_MILESTONE,
     "endpoint_disabled": Category.DELIVERY_ENDPOINTS,
+    "endpoint_created": Category.DELIVERY_ENDPOINTS,
+    "endpoint_review": Category.DELIVERY_ENDPOINTS,
 }
 
 OUTCOME_TEXT = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from common.access import AccessChanged, AccessProjection, subscribe_access
 from common.contracts import campaigns, coalition, identity, topics
 from common.events import CloudEvent, EventPayload
 from common.inbox import EventConsumer, Handler, IncomingMessage, Outcome
@@ -55,10 +56,17 @@ class WakingConsumer(EventConsumer):
 
 
 def register_consumers(
-    intake: Callable[[], EventIntake], max_attempts: int, wake: Mapping[str, Wake]
+    intake: Callable[[], EventIntake],
+    max_attempts: int,
+    wake: Mapping[str, Wake],
+    access_changed: Callable[[], AccessChanged] | None = None,
 ) -> Callable[[Runtime], None]:
     async def apply(payload: Any, event: CloudEvent, session: Session) -> None:
         await intake().handle(payload, event, session)
+
+    async def changed(payload: EventPayload, session: Session) -> None:
+        if access_changed is not None:
+            await access_changed()(payload, session)
 
     def register(runtime: Runtime) -> None:
         for name, (consumed, payloads, description) in CONSUMERS.items():
@@ -72,5 +80,14 @@ def register_consumers(
                 handlers={p.event_type: Handler(p, apply) for p in payloads},
             )
             subscribe_consumer(runtime.broker, consumer, *consumed, description=description)
+        # Who may call the API now, and the review of endpoints whose creator lost access.
+        subscribe_access(
+            runtime,
+            AccessProjection(runtime.db),
+            max_attempts=max_attempts,
+            on_change=changed,
+            consumer_type=WakingConsumer,
+            wake=wake,
+        )
 
     return register
