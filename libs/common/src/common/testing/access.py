@@ -48,7 +48,7 @@ def authenticated_routes(app: FastAPI) -> list[Route]:
         if hasattr(fastapi_routing, "iter_route_contexts")
         else app.routes
     )
-    routes = []
+    routes: list[Route] = []
     for context in contexts:
         route = getattr(context, "route", context)
         if isinstance(route, APIRoute) and _needs_principal(route.dependant):
