@@ -175,7 +175,8 @@ def markdown() -> str:
         "anything is looked up: the same answer whether or not the resource exists.",
         "Every other endpoint is either public (no token needed) or for signed-in users only (an API "
         "client gets 403): identity's management of organizations, members, invitations and API clients, "
-        "`/v1/users/me…`, accepting a data-sharing proposal, and notices and preferences.",
+        "`/v1/users/me…`, accepting a data-sharing proposal, confirming a webhook endpoint under review, and "
+        "notices and preferences.",
         "Users are governed by their roles in their organizations, not by scopes.",
     ]
     return "\n".join(["# Scopes of API clients", "", *lines, "", *(f"- {r}" for r in rules), ""])
