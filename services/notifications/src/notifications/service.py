@@ -212,8 +212,12 @@ class WebhookService:
                 "creator": creator,
             },
         )
-        await self.notices.notify_orgs(
-            [endpoint["org_id"]], notice, event_id=f"endpoint-created:{endpoint['_id']}", session=session
+        # The other owners and admins: the creator knows what they did.
+        recipients = await self.notices.org_recipients([endpoint["org_id"]], notice.category, session)
+        if principal.user_id is not None:
+            recipients.discard(principal.user_id)
+        await self.notices.notify_users(
+            recipients, notice, event_id=f"endpoint-created:{endpoint['_id']}", session=session
         )
 
     # ---- review, when an endpoint's creator loses access ------------------------------------------
