@@ -52,7 +52,8 @@ class Launched:
         return self.process.wait(timeout=60)
 
 
-def launch(state_dir: Path) -> Launched:
+def launch(state_dir: Path, *, log_path: Path | None = None) -> Launched:
+    """Start the stack; with `log_path`, every service's log lines (stderr) are kept in that file."""
     env = {
         **os.environ,
         "DEVSTACK_MONGO_PORT": str(free_port()),
@@ -64,14 +65,17 @@ def launch(state_dir: Path) -> Launched:
         "DEVSTACK_SMTP_PORT": str(free_port()),
         "DEVSTACK_STATE_DIR": str(state_dir),
     }
+    log = log_path.open("ab") if log_path is not None else subprocess.DEVNULL
     process = subprocess.Popen(
         [sys.executable, str(LAUNCHER)],
         env=env,
         cwd=ROOT,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=log,
         text=True,
     )
+    if log_path is not None:
+        log.close()  # type: ignore[union-attr]
     assert process.stdout is not None
     lines: list[str] = []
     deadline = time.monotonic() + 120

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from cryptography.fernet import Fernet, InvalidToken
+
+from common.sealing import SealBroken, Sealer
 
 
 class Hasher:
@@ -51,16 +51,15 @@ class KeyVault:
     """Encrypts private signing keys at rest with a key derived from a configured secret."""
 
     def __init__(self, secret: str) -> None:
-        derived = hashlib.sha256(b"identity-signing-keys:" + secret.encode()).digest()
-        self._fernet = Fernet(base64.urlsafe_b64encode(derived))
+        self._sealer = Sealer(secret, purpose="identity-signing-keys")
 
     def seal(self, plaintext: str) -> str:
-        return self._fernet.encrypt(plaintext.encode()).decode()
+        return self._sealer.seal(plaintext)
 
     def open(self, sealed: str) -> str:
         try:
-            return self._fernet.decrypt(sealed.encode()).decode()
-        except InvalidToken as exc:
+            return self._sealer.open(sealed)
+        except SealBroken as exc:
             raise RuntimeError(
                 "a signing key cannot be decrypted: IDENTITY_KEY_ENCRYPTION_SECRET changed?"
             ) from exc

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from common.sealing import Sealer
 from common.settings import (
     AuthSettings,
     Environment,
@@ -95,12 +98,31 @@ class Settings(ServiceSettings, MongoSettings, KafkaSettings, AuthSettings, Tele
         "http://127.0.0.1:8004", description="Where people use the platform; links in notices point here"
     )
 
+    secret_encryption_key: SecretStr | None = Field(
+        None,
+        description=(
+            "Seals webhook signing secrets at rest (they must be read back to sign); required outside "
+            "development. Changing it makes stored secrets unreadable: rotate every endpoint's secret after"
+        ),
+    )
+
     @field_validator("retry_schedule_seconds")
     @classmethod
     def _schedule_is_sane(cls, value: list[float]) -> list[float]:
         if not value or len(value) > 50 or any(v < 0 for v in value):
             raise ValueError("the retry schedule needs 1 to 50 non-negative delays")
         return value
+
+    @model_validator(mode="after")
+    def _encryption_key_outside_development(self) -> Settings:
+        if self.secret_encryption_key is None and not self.is_development:
+            raise ValueError("NOTIFICATIONS_SECRET_ENCRYPTION_KEY is required outside development")
+        return self
+
+    @cached_property
+    def secret_sealer(self) -> Sealer:
+        key = self.secret_encryption_key.get_secret_value() if self.secret_encryption_key else None
+        return Sealer(key or "development-only-webhook-secret-key", purpose="notifications-webhook-secrets")
 
     @model_validator(mode="after")
     def _loopback_only_outside_production(self) -> Settings:

@@ -14,6 +14,7 @@ from common.auth import Principal
 from common.errors import Conflict, Forbidden, InvalidInput, NotFound
 from common.events import EventPayload, new_event_id, utcnow
 from common.mongo import Document, Session, in_transaction
+from common.sealing import Sealer
 from notifications.config import Settings
 from notifications.domain.addresses import url_problem
 from notifications.domain.notices import Category, Notice
@@ -51,12 +52,17 @@ def authorize(principal: Principal, org_id: UUID) -> None:
         raise Forbidden("only the organization's owners and admins manage its webhooks")
 
 
-def active_secrets(endpoint: Document, now: datetime) -> list[str]:
-    return [
+def active_secrets(endpoint: Document, now: datetime, sealer: Sealer | None = None) -> list[str]:
+    """The endpoint's secrets that sign now; opened with `sealer` (as stored, they are sealed)."""
+    stored = [
         s["secret"]
         for s in endpoint.get("secrets", [])
         if s.get("expires_at") is None or s["expires_at"] > now
     ]
+    if sealer is None:
+        return stored
+    # Secrets stored before sealing existed are still in clear (they start with whsec_).
+    return [s if s.startswith("whsec_") else sealer.open(s) for s in stored]
 
 
 def message_doc(
@@ -172,7 +178,9 @@ class WebhookService:
             "enabled": spec.enabled,
             "rate_per_second": spec.rate_per_second,
             "disabled_reason": None,
-            "secrets": [{"secret": secret, "created_at": now, "expires_at": None}],
+            "secrets": [
+                {"secret": self.settings.secret_sealer.seal(secret), "created_at": now, "expires_at": None}
+            ],
             "created_at": now,
             "updated_at": now,
             "created_by": principal.subject,
@@ -320,7 +328,8 @@ class WebhookService:
             if expires > now:
                 kept.append({**s, "expires_at": expires})
         secret = new_secret()
-        secrets_ = [{"secret": secret, "created_at": now, "expires_at": None}, *kept][:5]
+        sealed = self.settings.secret_sealer.seal(secret)
+        secrets_ = [{"secret": sealed, "created_at": now, "expires_at": None}, *kept][:5]
         updated = await self.repo.update_endpoint(
             endpoint_id, {"$set": {"secrets": secrets_, "updated_at": now}}
         )

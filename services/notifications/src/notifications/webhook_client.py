@@ -135,7 +135,10 @@ class WebhookClient:
             "webhook-id": msg_id,
             "webhook-timestamp": str(timestamp),
             "webhook-signature": signature_header(
-                active_secrets(endpoint, utcnow()), msg_id=msg_id, timestamp=timestamp, body=body
+                active_secrets(endpoint, utcnow(), self.settings.secret_sealer),
+                msg_id=msg_id,
+                timestamp=timestamp,
+                body=body,
             ),
         }
         client = self._client_for(extensions.get("sni_hostname"))

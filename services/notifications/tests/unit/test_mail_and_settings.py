@@ -9,6 +9,7 @@ import uuid
 import pytest
 from pydantic import ValidationError
 
+from common.sealing import SealBroken
 from notifications.config import Settings
 from notifications.domain.notices import one_line
 from notifications.mailer import compose
@@ -74,9 +75,14 @@ def test_an_address_that_is_no_address_does_not_compose() -> None:
         compose(doc, "notifications@example.org")
 
 
+PRODUCTION_KEY = "a-long-random-key-for-sealing-webhook-secrets-0123456789"
+
+
 def test_loopback_webhooks_are_refused_in_production() -> None:
     with pytest.raises(ValidationError, match="allow_loopback_endpoints"):
-        Settings(environment="production", allow_loopback_endpoints=True)
+        Settings(
+            environment="production", allow_loopback_endpoints=True, secret_encryption_key=PRODUCTION_KEY
+        )
 
 
 @pytest.mark.parametrize("environment", ["development", "test"])
@@ -85,4 +91,21 @@ def test_loopback_webhooks_are_allowed_in_development_and_test(environment: str)
 
 
 def test_production_without_loopback_webhooks_starts() -> None:
-    assert not Settings(environment="production").allow_loopback_endpoints
+    assert not Settings(
+        environment="production", secret_encryption_key=PRODUCTION_KEY
+    ).allow_loopback_endpoints
+
+
+def test_production_refuses_to_start_without_a_key_to_seal_webhook_secrets() -> None:
+    with pytest.raises(ValidationError, match="NOTIFICATIONS_SECRET_ENCRYPTION_KEY"):
+        Settings(environment="production")
+
+
+def test_webhook_secrets_are_sealed_and_open_only_with_the_same_key() -> None:
+    sealer = Settings(environment="production", secret_encryption_key=PRODUCTION_KEY).secret_sealer
+    sealed = sealer.seal("whsec_c2VjcmV0")
+    assert "whsec_" not in sealed
+    assert sealer.open(sealed) == "whsec_c2VjcmV0"
+    other = Settings(environment="production", secret_encryption_key=PRODUCTION_KEY + "x").secret_sealer
+    with pytest.raises(SealBroken):
+        other.open(sealed)
