@@ -92,7 +92,7 @@ def markdown(results: Results, command: str, elapsed: float, mode: str, png: Pat
         "# Performance",
         "",
         "What users get from the platform as `make run` starts it: every service its own process "
-        "(`python -m <service> serve`, uvicorn with uvloop and httptools), embedded MongoDB 6.0.5 "
+        "(`python -m <service> serve`, uvicorn with the h11 parser, as every service is served), embedded MongoDB 6.0.5 "
         "(single-node replica set) and Tansu 0.6.0 on loopback, the load from other processes (wrk, an "
         "async httpx open-loop generator), webhooks to a real HTTP receiver. The figures are a baseline to "
         "compare against, not a promise; no test asserts on time. How each scenario is measured is "
@@ -141,6 +141,9 @@ def markdown(results: Results, command: str, elapsed: float, mode: str, png: Pat
         "",
         METHOD,
     ]
+    analysis = Path(__file__).with_name("analysis.md")
+    if analysis.exists():  # the profile and what stands in the way: written by people, kept with the bench
+        parts += ["", analysis.read_text().strip(), ""]
     return "\n".join(parts)
 
 
