@@ -26,13 +26,13 @@ from campaigns.domain.details import (
     StoryCollectionDetails,
 )
 from campaigns.domain.supporters import ConsentPurpose, NameForm
+from common.text import MULTI_LINE, ONE_LINE
 
-LINE = r"^[^\x00-\x1f\x7f]*$"  # no control characters (NUL, escapes, line breaks)
-TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # no control characters but tabs and line breaks
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=LINE)]
-Summary = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000, pattern=TEXT)]
+# Names and titles are ONE_LINE, free texts MULTI_LINE (common.text: no control or format characters).
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), ONE_LINE]
+Summary = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), MULTI_LINE]
 ConsentText = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=10, max_length=2000, pattern=TEXT)
+    str, StringConstraints(strip_whitespace=True, min_length=10, max_length=2000), MULTI_LINE
 ]
 
 
@@ -53,8 +53,7 @@ Moment = Annotated[AwareDatetime, BeforeValidator(_timestamp)]
 Scheduled = Annotated[Moment, AfterValidator(_in_future)]
 Version = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{16}$")]
 PersonName = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f<>]+$"),
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[^<>]+$"), ONE_LINE
 ]
 
 
@@ -247,9 +246,7 @@ class StoryPage(BaseModel):
 
 
 class Moderation(Strict):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500, pattern=TEXT)] | None = (
-        None
-    )
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), MULTI_LINE] | None = None
 
 
 # ---- public ----------------------------------------------------------------------------------------
@@ -294,9 +291,7 @@ class SignatureIn(_ActionIn):
 class LetterIn(_ActionIn):
     subject: Title | None = Field(None, description="Personalised subject, when the campaign allows it")
     body: (
-        Annotated[
-            str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000, pattern=TEXT)
-        ]
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000), MULTI_LINE]
         | None
     ) = None
 
@@ -312,7 +307,7 @@ class CheckinIn(_ActionIn):
 class StoryIn(_ActionIn):
     title: Title
     body: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000, pattern=TEXT)
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000), MULTI_LINE
     ]
     name_form: NameForm = Field(description="How the name shows if the story is published")
 

@@ -20,16 +20,14 @@ from pydantic import (
 
 from campaigns.domain.campaigns import CampaignKind
 from common.errors import InvalidInput
+from common.text import MULTI_LINE, ONE_LINE
 
-LINE = r"^[^\x00-\x1f\x7f]*$"  # no control characters (NUL, escapes, line breaks)
-TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"  # no control characters but tabs and line breaks
-Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=LINE)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000, pattern=TEXT)]
-Place = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=LINE)]
-Message = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000, pattern=TEXT)
-]
-Ask = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=LINE)]
+# Names and one-liners are ONE_LINE, texts MULTI_LINE (common.text: no control or format characters).
+Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), ONE_LINE]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000), MULTI_LINE]
+Place = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), ONE_LINE]
+Message = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000), MULTI_LINE]
+Ask = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), ONE_LINE]
 
 
 def _timestamp(value: Any) -> Any:
@@ -87,7 +85,9 @@ class EventDetails(Strict):
     event_type: EventType
     starts_at: Moment
     ends_at: Moment
-    time_zone: str = Field(description="IANA time zone of the venue or the host, e.g. Europe/Brussels")
+    time_zone: Annotated[str, ONE_LINE] = Field(
+        description="IANA time zone of the venue or the host, e.g. Europe/Brussels"
+    )
     place: Place | None = None
     online_url: AnyHttpUrl | None = None
     capacity: int | None = Field(None, ge=1, le=1_000_000, description="RSVPs accepted; none means open")

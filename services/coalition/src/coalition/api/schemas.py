@@ -10,11 +10,14 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
 
 from coalition.domain.coalitions import CoalitionStatus, Visibility
 from coalition.domain.memberships import CoalitionRole, MembershipState, SharingLevel
+from common.text import MULTI_LINE, ONE_LINE
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), ONE_LINE]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$")]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=80)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000), MULTI_LINE]
+Tag = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=80), ONE_LINE
+]
 Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 
 
@@ -75,7 +78,7 @@ class Invite(Strict):
 
 class Application(Strict):
     organization_id: UUID
-    message: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    message: Annotated[str, StringConstraints(max_length=1000), MULTI_LINE] | None = None
 
 
 class RoleChange(Strict):
@@ -83,7 +86,7 @@ class RoleChange(Strict):
 
 
 class Reason(Strict):
-    reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+    reason: Annotated[str, StringConstraints(max_length=500), MULTI_LINE] | None = None
 
 
 class SharingChange(Strict):

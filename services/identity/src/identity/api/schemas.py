@@ -8,17 +8,19 @@ from uuid import UUID
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
+from common.text import MULTI_LINE, ONE_LINE
 from identity.domain.memberships import OrgRole
 from identity.domain.oauth import OAuthErrorCode
 from identity.domain.organizations import COUNTRY_PATTERN, SLUG_PATTERN, OrgKind, OrgStatus
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), ONE_LINE]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000), MULTI_LINE]
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, min_length=3, max_length=63)]
 Country = Annotated[
     str, StringConstraints(pattern=COUNTRY_PATTERN), Field(description="ISO 3166-1 alpha-2 code, e.g. DE")
 ]
-Password = Annotated[str, Field(min_length=1, max_length=1024)]
+Password = Annotated[str, Field(min_length=1, max_length=1024)]  # a secret, never shown: any character
+Token = Annotated[str, StringConstraints(min_length=10, max_length=200), ONE_LINE]
 
 
 class Strict(BaseModel):
@@ -69,7 +71,7 @@ class EmailVerificationSent(BaseModel):
 
 
 class EmailVerificationConfirm(Strict):
-    token: Annotated[str, StringConstraints(min_length=10, max_length=200)]
+    token: Token
 
 
 class ProfileRead(UserRead):
@@ -117,7 +119,7 @@ class OrganizationPage(BaseModel):
 
 
 class Deactivation(Strict):
-    reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+    reason: Annotated[str, StringConstraints(max_length=500), MULTI_LINE] | None = None
 
 
 class MemberRead(BaseModel):
@@ -152,12 +154,14 @@ class InvitationCreated(InvitationRead):
 
 
 class InvitationAccept(Strict):
-    token: Annotated[str, StringConstraints(min_length=10, max_length=200)]
+    token: Token
 
 
 class ClientCreate(Strict):
     name: Name
-    scopes: list[Annotated[str, StringConstraints(max_length=64)]] = Field(min_length=1, max_length=20)
+    scopes: list[Annotated[str, StringConstraints(max_length=64), ONE_LINE]] = Field(
+        min_length=1, max_length=20
+    )
 
 
 class ClientRead(BaseModel):

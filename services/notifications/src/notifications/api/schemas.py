@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from common.text import MULTI_LINE, ONE_LINE
 from notifications.domain.notices import Category, Channel
 
-Text = Field(default="", max_length=500, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
+# The description is a free text (common.text: no control or format characters but tab and line breaks).
+# The URL and event type patterns are checked by the service; no control or format character gets that far.
+Description = Annotated[str, StringConstraints(max_length=500), MULTI_LINE]
+Url = Annotated[str, StringConstraints(min_length=8, max_length=2000), ONE_LINE]
+EventType = Annotated[str, ONE_LINE]
 
 
 class _Strict(BaseModel):
@@ -18,13 +23,13 @@ class _Strict(BaseModel):
 
 
 class EndpointCreate(_Strict):
-    url: str = Field(min_length=8, max_length=2000, description="https URL (http only in development)")
-    event_types: list[str] = Field(
+    url: Url = Field(description="https URL (http only in development)")
+    event_types: list[EventType] = Field(
         min_length=1, max_length=100, description="Exact types or wildcards: `campaigns.*`, `*`"
     )
     coalition_ids: list[UUID] = Field(default_factory=list, max_length=100)
     campaign_ids: list[UUID] = Field(default_factory=list, max_length=100)
-    description: str = Text
+    description: Description = ""
     enabled: bool = True
     rate_per_second: float | None = Field(
         None, gt=0, le=1000, description="Override of the service's per-endpoint rate limit"
@@ -32,11 +37,11 @@ class EndpointCreate(_Strict):
 
 
 class EndpointUpdate(_Strict):
-    url: str | None = Field(None, min_length=8, max_length=2000)
-    event_types: list[str] | None = Field(None, min_length=1, max_length=100)
+    url: Url | None = None
+    event_types: list[EventType] | None = Field(None, min_length=1, max_length=100)
     coalition_ids: list[UUID] | None = Field(None, max_length=100)
     campaign_ids: list[UUID] | None = Field(None, max_length=100)
-    description: str | None = Field(None, max_length=500, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
+    description: Description | None = None
     enabled: bool | None = None
     rate_per_second: float | None = Field(None, gt=0, le=1000)
 
