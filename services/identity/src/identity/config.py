@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import EmailStr, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from common.links import DEVELOPMENT_LINK_SECRET
 from common.settings import KafkaSettings, MongoSettings, ServiceSettings, TelemetrySettings
 
 SERVICE = "identity"
@@ -34,6 +35,11 @@ class Settings(ServiceSettings, MongoSettings, KafkaSettings, TelemetrySettings)
         True,
         description="Only users who verified their e-mail address may accept invitations (be given roles "
         "in an organization); the creator of a new organization owns it regardless",
+    )
+    link_signing_secret: SecretStr | None = Field(
+        None,
+        description="Derives the tokens of e-mailed links (e-mail verification) from their ids; the same "
+        "value as NOTIFICATIONS_LINK_SIGNING_SECRET, which mails them. Required outside development",
     )
     key_rotation_days: int = Field(
         30, ge=1, description="A signing key older than this is rotated at start-up"
@@ -77,6 +83,19 @@ class Settings(ServiceSettings, MongoSettings, KafkaSettings, TelemetrySettings)
         if self.key_encryption_secret is None and not self.is_development:
             raise ValueError("IDENTITY_KEY_ENCRYPTION_SECRET is required outside development")
         return self
+
+    @model_validator(mode="after")
+    def _require_link_signing_secret(self) -> Settings:
+        if self.link_signing_secret is None and not self.is_development:
+            raise ValueError("IDENTITY_LINK_SIGNING_SECRET is required outside development")
+        return self
+
+    @property
+    def link_secret(self) -> str:
+        """The link signing secret; development and tests fall back to a fixed, public one."""
+        if self.link_signing_secret is None:
+            return DEVELOPMENT_LINK_SECRET
+        return self.link_signing_secret.get_secret_value()
 
     @property
     def signing_key_secret(self) -> str:

@@ -16,6 +16,7 @@ from common.auth import Principal
 from common.contracts import identity as ev
 from common.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
 from common.events import EventPayload, utcnow
+from common.links import EMAIL_VERIFICATION, derive_link_token
 from common.mongo import Document, Session, in_transaction
 from common.outbox import Outbox
 from common.scopes import CLIENT_SCOPES, ORGANIZATIONS_READ
@@ -230,9 +231,14 @@ class IdentityService:
     # ---- e-mail verification ---------------------------------------------------------------------
 
     async def request_email_verification(self, *, principal: Principal) -> tuple[Document, str]:
-        """A new single-use link for the user's address (earlier ones stop working); only its hash is kept."""
+        """A new single-use link for the user's address (earlier ones stop working); only its hash is kept.
+
+        The token is derived from the verification's id under the secret shared with notifications
+        (common.links), so the event carries the id and notifications can mail the link.
+        """
         user_id = self._require_user(principal)
-        token = new_token("ev")
+        verification_id = uuid.uuid4()
+        token = derive_link_token(self.settings.link_secret, EMAIL_VERIFICATION, verification_id)
         now = utcnow()
 
         async def work(session: Session) -> Document:
@@ -242,7 +248,7 @@ class IdentityService:
             if user.get("email_verified_at") is not None:
                 raise Conflict("the e-mail address is already verified")
             doc: Document = {
-                "_id": uuid.uuid4(),
+                "_id": verification_id,
                 "user_id": user_id,
                 "email": user["email"],
                 "token_hash": token_digest(token),

@@ -7,6 +7,7 @@ from functools import cached_property
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from common.links import DEVELOPMENT_LINK_SECRET
 from common.sealing import Sealer
 from common.settings import (
     AuthSettings,
@@ -98,6 +99,14 @@ class Settings(ServiceSettings, MongoSettings, KafkaSettings, AuthSettings, Tele
         "http://127.0.0.1:8004", description="Where people use the platform; links in notices point here"
     )
 
+    link_signing_secret: SecretStr | None = Field(
+        None,
+        description=(
+            "Derives the tokens of the links it mails (e-mail verification) from the ids in identity's "
+            "events; the same value as IDENTITY_LINK_SIGNING_SECRET. Outside development, without it "
+            "verification e-mails cannot be composed and end `failed`"
+        ),
+    )
     secret_encryption_key: SecretStr | None = Field(
         None,
         description=(
@@ -118,6 +127,14 @@ class Settings(ServiceSettings, MongoSettings, KafkaSettings, AuthSettings, Tele
         if self.secret_encryption_key is None and not self.is_development:
             raise ValueError("NOTIFICATIONS_SECRET_ENCRYPTION_KEY is required outside development")
         return self
+
+    @property
+    def link_secret(self) -> str | None:
+        """The link signing secret; development and tests fall back to the fixed, public one identity
+        uses there too. None elsewhere when unset."""
+        if self.link_signing_secret is not None:
+            return self.link_signing_secret.get_secret_value()
+        return DEVELOPMENT_LINK_SECRET if self.is_development else None
 
     @cached_property
     def secret_sealer(self) -> Sealer:

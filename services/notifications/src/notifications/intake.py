@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from datetime import UTC
 from typing import Any
 from uuid import UUID
 
@@ -10,6 +11,7 @@ from common.contracts import campaigns as camp
 from common.contracts import coalition as coal
 from common.contracts import identity as idn
 from common.events import CloudEvent, EventPayload
+from common.links import EMAIL_VERIFICATION
 from common.mongo import Session
 from notifications.config import Settings
 from notifications.domain.entitlement import Access, EventScope, Standing, access, redact, scope_of
@@ -97,7 +99,7 @@ class EventIntake:
         }
 
     async def fan_out(self, payload: EventPayload, event: CloudEvent, session: Session) -> None:
-        if isinstance(payload, idn.UserRegistered):
+        if isinstance(payload, idn.UserRegistered | idn.EmailVerificationRequested | idn.EmailVerified):
             return  # a person's account is nobody's webhook business
         data = payload.model_dump(mode="json")
         scope = scope_of(event.type, data)
@@ -150,6 +152,22 @@ class EventIntake:
                 },
             )
             await n.notify_address(p.email, notice, event_id=eid, session=session)
+        elif isinstance(p, idn.EmailVerificationRequested):
+            # The link's token is not in the event; the mailer derives it from the verification id.
+            context = {
+                "email": p.email,
+                "expires_at": p.expires_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            }
+            await n.mail_link(
+                p.email,
+                "email_verification",
+                context,
+                purpose=EMAIL_VERIFICATION,
+                item_id=p.verification_id,
+                user_id=p.user_id,
+                event_id=eid,
+                session=session,
+            )
         elif isinstance(p, coal._MembershipEvent):
             await self._membership_notice(p, eid, session)
         elif isinstance(p, camp.CampaignAdopted):

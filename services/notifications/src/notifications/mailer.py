@@ -4,6 +4,10 @@ connection, with retries; replicas share the queue by lease.
 Every failure to compose or to send an e-mail counts as an attempt and backs off (doubling); after
 `mail_max_attempts` the e-mail is `failed` for good (stored with its last error, and logged at error
 level), never picked again.
+
+An e-mail with a link (e-mail verification) is stored with a placeholder for the link's token and the
+link's id; the token is derived from the id only here, when the e-mail is composed to be sent, so it
+exists in the sent mail and nowhere in MongoDB (docs/decisions/0010).
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ from typing import Any
 import aiosmtplib
 
 from common.events import utcnow
+from common.links import derive_link_token
 from common.mongo import Document
 from notifications.config import Settings
-from notifications.domain.notices import one_line
+from notifications.domain.notices import LINK_TOKEN_PLACEHOLDER, one_line
 from notifications.repository import EMAILS, Repository
 from notifications.wakeup import Wakeup
 
@@ -39,16 +44,35 @@ def mailbox(value: str) -> str:
     return str(Address(display_name=one_line(name), addr_spec=address))
 
 
-def compose(doc: Document, sender: str) -> EmailMessage:
-    """The e-mail of a queued notice; every header value is one line (a name cannot break the header)."""
+class LinkSecretMissing(RuntimeError):
+    """An e-mail carries a link whose token needs NOTIFICATIONS_LINK_SIGNING_SECRET, which is not set."""
+
+
+def with_link_token(doc: Document, link_secret: str | None) -> tuple[str, str]:
+    """The text and HTML of a queued e-mail, its link's token (derived now, never stored) in place."""
+    text, html = str(doc["text"]), str(doc["html"])
+    link = doc.get("link")
+    if not link:
+        return text, html
+    if not link_secret:
+        raise LinkSecretMissing("NOTIFICATIONS_LINK_SIGNING_SECRET is not set: the link cannot be composed")
+    token = derive_link_token(link_secret, link["purpose"], link["id"])
+    return text.replace(LINK_TOKEN_PLACEHOLDER, token), html.replace(LINK_TOKEN_PLACEHOLDER, token)
+
+
+def compose(doc: Document, sender: str, link_secret: str | None = None) -> EmailMessage:
+    """The e-mail of a queued notice; every header value is one line (a name cannot break the header).
+
+    An e-mail with a `link` gets the link's token derived from the link's id under `link_secret`."""
+    text, html = with_link_token(doc, link_secret)
     message = EmailMessage()
     message["From"] = mailbox(sender)
     message["To"] = mailbox(doc["to"])
     message["Subject"] = one_line(doc["subject"])
     message["Message-ID"] = make_msgid(idstring=str(doc["_id"]), domain="coalition-platform.dev")
     message["X-Notice-Category"] = one_line(doc["category"])
-    message.set_content(doc["text"])
-    message.add_alternative(doc["html"], subtype="html")
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
     return message
 
 
@@ -109,7 +133,7 @@ class Mailer:
         composed: list[tuple[Document, EmailMessage]] = []
         for doc in docs:
             try:
-                composed.append((doc, compose(doc, s.mail_from)))
+                composed.append((doc, compose(doc, s.mail_from, s.link_secret)))
             except Exception as exc:
                 await self._failed(doc, exc)
         if not composed:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -13,9 +14,17 @@ from common.auth import Principal
 from common.errors import Forbidden, NotFound
 from common.events import utcnow
 from common.mongo import Document, Session
-from notifications.domain.notices import ROLES_FOR, Category, Channel, Notice, wants
+from notifications.domain.notices import (
+    ACCOUNT_CATEGORY,
+    LINK_TOKEN_PLACEHOLDER,
+    ROLES_FOR,
+    Category,
+    Channel,
+    Notice,
+    wants,
+)
 from notifications.repository import ORG_MEMBERS, USERS, Repository
-from notifications.templates import Templates
+from notifications.templates import Rendered, Templates
 
 
 def new_id() -> UUID:
@@ -84,24 +93,31 @@ class NoticeService:
                 session,
             )
         if email and wants(preferences, notice.category, Channel.EMAIL):
-            await self.repo.insert_email(
-                {
-                    "_id": new_id(),
-                    "to": email,
-                    "user_id": user_id,
-                    "category": notice.category.value,
-                    "subject": rendered.subject,
-                    "text": rendered.text,
-                    "html": rendered.html,
-                    "event_id": event_id,
-                    "status": "pending",
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "lease_until": None,
-                    "created_at": now,
-                },
-                session,
-            )
+            doc = _email_doc(email, user_id, notice.category.value, rendered, event_id=event_id, now=now)
+            await self.repo.insert_email(doc, session)
+
+    async def mail_link(
+        self,
+        email: str,
+        kind: str,
+        context: dict[str, Any],
+        *,
+        purpose: str,
+        item_id: UUID,
+        user_id: UUID | None,
+        event_id: str,
+        session: Session,
+    ) -> None:
+        """Queue mail about a person's own account that carries a link (an e-mail verification).
+
+        Sent whatever the preferences, not in the feed. The template gets a placeholder as `link_token`;
+        the e-mail is stored with the link's purpose and id, and the mailer derives the token when it
+        sends (common.links), so the token is never stored.
+        """
+        rendered = self.templates.render(kind, {**context, "link_token": LINK_TOKEN_PLACEHOLDER})
+        doc = _email_doc(email, user_id, ACCOUNT_CATEGORY, rendered, event_id=event_id, now=utcnow())
+        doc["link"] = {"purpose": purpose, "id": item_id}
+        await self.repo.insert_email(doc, session)
 
     # ---- the feed and preferences ------------------------------------------------------------------
     async def feed(
@@ -136,6 +152,27 @@ class NoticeService:
             for channel, enabled in channels.items():
                 current[category.value][channel.value] = enabled
         return _complete(await self.repo.set_preferences(user_id, current, utcnow()))
+
+
+def _email_doc(
+    to: str, user_id: UUID | None, category: str, rendered: Rendered, *, event_id: str, now: datetime
+) -> Document:
+    """A queued e-mail, due at once."""
+    return {
+        "_id": new_id(),
+        "to": to,
+        "user_id": user_id,
+        "category": category,
+        "subject": rendered.subject,
+        "text": rendered.text,
+        "html": rendered.html,
+        "event_id": event_id,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "lease_until": None,
+        "created_at": now,
+    }
 
 
 def _complete(doc: dict[str, Any]) -> dict[str, dict[str, bool]]:

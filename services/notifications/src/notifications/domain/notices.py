@@ -35,6 +35,13 @@ KIND_CATEGORY: dict[str, Category] = {
     "endpoint_review": Category.DELIVERY_ENDPOINTS,
 }
 
+# Mail about a person's own account (the link that verifies their e-mail address): sent whatever their
+# preferences and never in the in-app feed. Not a Category, so there is nothing to opt out of.
+ACCOUNT_CATEGORY = "account"
+# Stands for a link's token in a queued e-mail's text and HTML; the mailer puts the token, derived from
+# the e-mail's `link` (common.links), in its place when it sends, so MongoDB never holds the token.
+LINK_TOKEN_PLACEHOLDER = "{link-token}"  # noqa: S105 - a placeholder, not a secret
+
 OUTCOME_TEXT = {
     "coalition.membership.joined": "the organization is now a member",
     "coalition.membership.invitation_declined": "the invitation was declined",
