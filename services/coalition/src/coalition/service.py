@@ -54,7 +54,7 @@ EVENT_FOR: dict[Transition, type[ev._MembershipEvent]] = {
     Transition.APPLY: ev.MembershipApplied,
     Transition.APPROVE: ev.MembershipJoined,
     Transition.REJECT: ev.MembershipApplicationRejected,
-    Transition.CHANGE_ROLE: ev.MembershipRoleChanged,
+    Transition.CHANGE_ROLE: ev.CoalitionMembershipRoleChanged,
     Transition.SUSPEND: ev.MembershipSuspended,
     Transition.REINSTATE: ev.MembershipReinstated,
     Transition.LEAVE: ev.MembershipLeft,

@@ -92,7 +92,7 @@ class MembershipJoined(_MembershipEvent):
     event_type: ClassVar[str] = "coalition.membership.joined"
 
 
-class MembershipRoleChanged(_MembershipEvent):
+class CoalitionMembershipRoleChanged(_MembershipEvent):
     event_type: ClassVar[str] = "coalition.membership.role_changed"
     previous_role: CoalitionRole
 
@@ -155,7 +155,7 @@ MEMBERSHIP_EVENTS: tuple[type[EventPayload], ...] = (
     MembershipApplied,
     MembershipApplicationRejected,
     MembershipJoined,
-    MembershipRoleChanged,
+    CoalitionMembershipRoleChanged,
     MembershipSuspended,
     MembershipReinstated,
     MembershipLeft,
