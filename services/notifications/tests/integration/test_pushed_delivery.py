@@ -67,21 +67,30 @@ async def test_several_messages_to_one_endpoint_are_in_flight_together(world: No
 
 async def test_rate_limit_holds_across_two_replicas(world: NotificationsWorld) -> None:
     org = await world.org("shared-limit")
-    path = f"shared-{uuid.uuid4().hex[:8]}"
-    endpoint = await world.endpoint(org, path, rate_per_second=4)
+    workers: set[str] = set()
+    # Which replica claims a message is up to scheduling: the scenario runs again (on a fresh endpoint)
+    # until both replicas took part, and the limit must hold every time.
+    for _ in range(4):
+        path = f"shared-{uuid.uuid4().hex[:8]}"
+        endpoint = await world.endpoint(org, path, rate_per_second=4)
 
-    async with world.stack.serving_replica() as other:
-        # Messages queued through each replica's API: each replica is woken first for its own.
-        sent = [await world.send_test(org, endpoint["id"], via=other if i % 2 else None) for i in range(8)]
-        for message in sent:
-            await world.wait_status(message["id"], "succeeded")
+        async with world.stack.serving_replica() as other:
+            # Messages queued through each replica's API: each replica is woken first for its own.
+            sent = [
+                await world.send_test(org, endpoint["id"], via=other if i % 2 else None) for i in range(8)
+            ]
+            for message in sent:
+                await world.wait_status(message["id"], "succeeded")
 
-    times = sorted(r.at for r in world.receiver.requests(path))
-    gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert len(times) == 8
-    assert min(gaps) >= 0.2, gaps  # 4 per second is one every 0.25 s, less the receiver's timing noise
-    attempts = await world.db["attempts"].find({"endpoint_id": uuid.UUID(endpoint["id"])}).to_list()
-    assert len({a["worker"] for a in attempts}) == 2, "both replicas should have sent some"
+        times = sorted(r.at for r in world.receiver.requests(path))
+        gaps = [b - a for a, b in itertools.pairwise(times)]
+        assert len(times) == 8
+        assert min(gaps) >= 0.2, gaps  # 4 per second is one every 0.25 s, less the receiver's timing noise
+        attempts = await world.db["attempts"].find({"endpoint_id": uuid.UUID(endpoint["id"])}).to_list()
+        workers = {a["worker"] for a in attempts}
+        if len(workers) == 2:
+            break
+    assert len(workers) == 2, "both replicas should have sent some"
 
 
 async def test_a_message_queued_by_another_replica_wakes_this_one(world: NotificationsWorld) -> None:
