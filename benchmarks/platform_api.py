@@ -61,6 +61,17 @@ class Platform:
             body = {"email": self.email, "password": PASSWORD, "display_name": "Bench"}
             retry(lambda: self.identity.post("/v1/users", json=body), (201,), "register user")
             self._login()
+            # Only a verified address may own an organization (development shows the token).
+            token = retry(
+                lambda: self.identity.post("/v1/users/me/email-verification", headers=self.headers),
+                (202,),
+                "request e-mail verification",
+            )["token"]
+            retry(
+                lambda: self.identity.post("/v1/users/email-verification/confirm", json={"token": token}),
+                (200,),
+                "confirm e-mail verification",
+            )
         org = {
             "slug": f"bench-{uuid.uuid4().hex[:8]}",
             "name": "Benchmark Patients Association",

@@ -33,8 +33,8 @@ class Settings(ServiceSettings, MongoSettings, KafkaSettings, TelemetrySettings)
     )
     require_verified_email: bool = Field(
         True,
-        description="Only users who verified their e-mail address may accept invitations (be given roles "
-        "in an organization); the creator of a new organization owns it regardless",
+        description="Only users who verified their e-mail address may be given roles in an organization: "
+        "accept invitations or register a new organization (and own it)",
     )
     link_signing_secret: SecretStr | None = Field(
         None,

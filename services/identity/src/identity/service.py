@@ -293,12 +293,18 @@ class IdentityService:
     # ---- organizations ---------------------------------------------------------------------------
 
     async def register_organization(self, *, principal: Principal, new: NewOrganization) -> Organization:
-        # The creator owns a new organization even before verifying their address: no one else's
-        # organization is at stake, and a platform admin verifies organizations separately. Roles in
-        # organizations that exist already need a verified address (accept_invitation).
+        # Owning a new organization is a role in an organization: like joining one (accept_invitation),
+        # it needs a verified e-mail address (issue 10 item 11). The bootstrap admin counts as verified.
         user_id = self._require_user(principal)
         if not slug_is_allowed(new.slug):
             raise InvalidInput("the slug is reserved or malformed", field="slug")
+        if self.settings.require_verified_email:
+            creator = await self.repo.get_user_doc(user_id)
+            if creator is None or creator.get("email_verified_at") is None:
+                raise Forbidden(
+                    "verify your e-mail address before you register an organization",
+                    reason="email-unverified",
+                )
         now = utcnow()
         org = Organization(
             id=uuid.uuid4(),

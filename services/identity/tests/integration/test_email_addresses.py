@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -90,14 +91,32 @@ async def test_an_unverified_address_cannot_join_an_organization_until_verified(
     assert accepted.status_code == 200, accepted.text
 
 
-async def test_the_creator_of_a_new_organization_owns_it_before_verifying(api: IdentityApi) -> None:
+def _new_org() -> dict[str, str]:
+    return {"slug": f"org-{uuid.uuid4().hex[:10]}", "name": "New Alliance", "kind": "other", "country": "DE"}
+
+
+async def test_an_unverified_address_cannot_register_an_organization_until_verified(api: IdentityApi) -> None:
     creator = await api.person("creator")
 
-    org = await api.organization(creator)
-    me = (await api.http.get("/v1/users/me", headers=creator.headers)).json()
+    refused = await api.http.post("/v1/organizations", json=_new_org(), headers=creator.headers)
+    await api.verify_email(creator)
+    created = await api.http.post("/v1/organizations", json=_new_org(), headers=creator.headers)
+    me = (await api.http.get("/v1/users/me", headers=(await api.relogin(creator)).headers)).json()
 
-    assert me["email_verified_at"] is None
-    assert [(m["organization_id"], m["role"]) for m in me["memberships"]] == [(org["id"], "owner")]
+    assert assert_problem(refused, 403)["reason"] == "email-unverified"
+    assert created.status_code == 201, created.text
+    assert [(m["organization_id"], m["role"]) for m in me["memberships"]] == [(created.json()["id"], "owner")]
+
+
+async def test_the_creator_rule_can_be_switched_off(
+    api: IdentityApi, identity_app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(identity_app.state.identity.settings, "require_verified_email", False)
+    creator = await api.person("creator")
+
+    created = await api.http.post("/v1/organizations", json=_new_org(), headers=creator.headers)
+
+    assert created.status_code == 201, created.text
 
 
 async def test_the_rule_can_be_switched_off(

@@ -49,7 +49,7 @@ async def test_concurrent_refreshes_with_one_token_yield_one_winner(api: Identit
 
 
 async def test_refresh_picks_up_a_new_role(api: IdentityApi) -> None:
-    person = await api.person()
+    person = await api.verify_email(await api.person())
     org = (
         await api.http.post(
             "/v1/organizations",
