@@ -229,5 +229,7 @@ class NotificationsWorld:
         query.update({f"event.data.{k}": v for k, v in match.items()})
         return await self.db["outbox"].find(query).to_list()
 
-    def mails_to(self, address: str) -> list[Any]:
-        return self.sink.to(address)
+    def mails_to(self, address: str, *, account: bool = False) -> list[Any]:
+        """Mail the sink received for `address`: notices, or with `account` the account mail (e-mail
+        verification links, which every organization owner now receives on registering)."""
+        return [m for m in self.sink.to(address) if (m.message["X-Notice-Category"] == "account") == account]
