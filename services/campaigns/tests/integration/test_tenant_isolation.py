@@ -266,6 +266,7 @@ async def snapshot(tenants: Tenants, campaign_id: str) -> tuple[Any, ...]:
     """The campaign, its links, stories, supporters and totals as stored: what no refused request changes."""
     db = tenants.world.service.repo.db
     cid = uuid.UUID(campaign_id)
+    await tenants.world.counted(campaign_id)  # the aggregator marks supporters counted meanwhile
 
     async def every(collection: str) -> list[Any]:
         return sorted(await db[collection].find({"campaign_id": cid}).to_list(), key=lambda d: str(d["_id"]))
