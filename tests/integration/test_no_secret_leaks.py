@@ -18,9 +18,9 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from pymongo import MongoClient
 
+from kafka_records import read_to_end
 from launcher import Launched, launch
 
 PASSWORD = "amber harbour lantern 2031"
@@ -164,22 +164,7 @@ def exercise(stack: Launched) -> dict[str, str]:
 
 async def kafka_values(bootstrap: str) -> list[bytes]:
     """Every record (headers, key and value) on every topic of the broker."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        names = [t for t in await consumer.topics() if not t.startswith("__")]
-        partitions = [TopicPartition(t, p) for t in names for p in consumer.partitions_for_topic(t) or ()]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        found: list[bytes] = []
-        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-            for records in (await consumer.getmany(*partitions, timeout_ms=500)).values():
-                for r in records:
-                    found.append(b"".join([r.key or b"", r.value or b"", *(v for _, v in r.headers)]))
-        return found
-    finally:
-        await consumer.stop()
+    return [record.everything for record in await read_to_end(bootstrap)]
 
 
 def test_no_secret_is_logged_published_or_stored_in_clear(stack: tuple[Launched, Path]) -> None:

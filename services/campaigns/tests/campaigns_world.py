@@ -3,19 +3,17 @@ coalition services (the campaigns service learns them over Kafka), campaigns and
 
 from __future__ import annotations
 
-import json
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from coalition_world import CoalitionWorld, Org
 from fastapi import FastAPI
 from identity_api import IdentityApi
 
 from eventually import eventually
+from kafka_records import Record, read_to_end
 
 FUTURE = datetime.now(UTC) + timedelta(days=90)
 
@@ -81,50 +79,6 @@ def problem(response: httpx.Response, status: int) -> dict[str, Any]:
     assert body["status"] == status, body
     assert body["detail"], body
     return body
-
-
-@dataclass(frozen=True)
-class Record:
-    topic: str
-    key: str
-    raw: bytes
-    event: dict[str, Any]
-
-    @property
-    def type(self) -> str:
-        return str(self.event["type"])
-
-    @property
-    def data(self) -> dict[str, Any]:
-        return dict(self.event["data"])
-
-
-async def read_to_end(bootstrap: str, *topic_names: str) -> list[Record]:
-    """Every record on the topics, from the beginning to the end offsets at the time of the call."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest", enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        await consumer.topics()
-        partitions = [
-            TopicPartition(name, p) for name in topic_names for p in consumer.partitions_for_topic(name) or ()
-        ]
-        assert partitions, f"no partitions for {topic_names}"
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        records: list[Record] = []
-        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-            batch = await consumer.getmany(*partitions, timeout_ms=500)
-            for messages in batch.values():
-                for m in messages:
-                    value = m.value or b""
-                    key = m.key.decode() if m.key else ""
-                    records.append(Record(m.topic, key, value, json.loads(value)))
-        return records
-    finally:
-        await consumer.stop()
 
 
 class CampaignsWorld(CoalitionWorld):
