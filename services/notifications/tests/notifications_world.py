@@ -24,7 +24,7 @@ from notifications.app import create_app
 from notifications.config import Settings
 from notifications.delivery import DeliveryWorker
 from notifications.mailer import Mailer
-from notifications.messaging.subscribers import CONSUMERS
+from notifications.messaging.subscribers import ACTIONS_CONSUMER, CONSUMERS
 from notifications.notices import NoticeService
 from notifications.smtp_sink import SmtpSink
 from notifications.ssrf import Resolver
@@ -185,7 +185,7 @@ class NotificationsWorld:
 
     async def processed(self, event: CloudEvent) -> None:
         """Wait until the service's consumers recorded `event` in their inbox."""
-        ids = [f"{name}:{event.id}" for name in CONSUMERS]
+        ids = [f"{name}:{event.id}" for name in (*CONSUMERS, ACTIONS_CONSUMER)]
 
         async def seen() -> bool:
             return await self.db["inbox"].find_one({"_id": {"$in": ids}}) is not None

@@ -130,6 +130,11 @@ class EventConsumer:
 
         For consumers that apply their events in batches rather than one transaction each.
         """
+        decoded = await self.decoded(message)
+        return None if decoded is None else decoded[1]
+
+    async def decoded(self, message: IncomingMessage) -> tuple[CloudEvent, EventPayload] | None:
+        """The message's envelope and payload if a handler takes it; poison is dead-lettered (None)."""
         try:
             event, handler = self._decode(message)
         except PoisonMessage as poison:
@@ -142,7 +147,7 @@ class EventConsumer:
         except ValidationError as exc:
             await self._dead_letter(message, "invalid-payload", str(exc), attempts=0)
             return None
-        return payload
+        return event, payload
 
     def _decode(self, message: IncomingMessage) -> tuple[CloudEvent, Handler[Any] | None]:
         try:

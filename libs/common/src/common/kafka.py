@@ -47,6 +47,18 @@ def create_broker(
     )
 
 
+def incoming(record: Any) -> IncomingMessage:
+    """An `IncomingMessage` from one aiokafka `ConsumerRecord` (as batch subscribers receive them)."""
+    return IncomingMessage(
+        body=record.value or b"",
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        key=record.key,
+        headers={k: v.decode(errors="replace") for k, v in record.headers},
+    )
+
+
 def subscribe_consumer(
     broker: KafkaBroker, consumer: EventConsumer, *topics: str, description: str | None = None
 ) -> None:

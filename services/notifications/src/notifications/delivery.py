@@ -235,8 +235,9 @@ class DeliveryWorker:
             if slot is not None:
                 await asyncio.sleep((slot - utcnow()).total_seconds())
                 await self._keep_spacing(endpoint)
+            started_at = utcnow()
             response = await self.sender.send(message, endpoint)
-            await self._record(message, endpoint, response)
+            await self._record(message, endpoint, response, slot=slot, started_at=started_at)
         except asyncio.CancelledError:
             # Shutting down mid-attempt: hand the message back at once rather than when the lease ends.
             await asyncio.shield(self.repo.release(message["_id"], self.owner, utcnow()))
@@ -248,7 +249,14 @@ class DeliveryWorker:
             await self.repo.release(message["_id"], self.owner, utcnow() + timedelta(seconds=5))
 
     async def _record(
-        self, message: Document, endpoint: Document | None, response: Response | None, *, gave_up: str = ""
+        self,
+        message: Document,
+        endpoint: Document | None,
+        response: Response | None,
+        *,
+        gave_up: str = "",
+        slot: datetime | None = None,
+        started_at: datetime | None = None,
     ) -> None:
         now = utcnow()
         attempt_no = int(message.get("attempt_count", 0)) + 1
@@ -302,6 +310,8 @@ class DeliveryWorker:
                         "attempt": attempt_no,
                         "worker": self.owner,
                         "at": now,
+                        "slot_at": slot,  # the rate limit's booked slot, shared by all replicas
+                        "started_at": started_at,
                         "outcome": (AttemptOutcome.SUCCEEDED if succeeded else AttemptOutcome.FAILED).value,
                         "status_code": response.status,
                         "latency_ms": response.latency_ms,
@@ -312,7 +322,7 @@ class DeliveryWorker:
                     session,
                 )
             if endpoint is not None and endpoint_update:
-                await self.repo.update_endpoint(endpoint["_id"], endpoint_update, session)
+                await self.repo.note_outcome(endpoint["_id"], succeeded=succeeded, now=now, session=session)
             await self._publish(message, attempt_no, response, succeeded, next_at, gave_up, session)
             if endpoint is not None and disable_reason is not None:
                 await self._disable(
@@ -342,21 +352,24 @@ class DeliveryWorker:
             "latency_ms": response.latency_ms if response else None,
             "error": gave_up or (_describe(response) if not succeeded else None),
         }
+        # Unordered: no per-endpoint sequence counter, which every attempt to a busy endpoint would take
+        # (and conflict on). Each event carries its message id and attempt number; a message's attempts
+        # are seconds apart, so they are published in their order all the same.
         key = str(message["endpoint_id"])
         subject = f"messages/{message['_id']}"
         orgid = str(message["org_id"])
         if succeeded:
             await self.outbox.add(
-                session, ev.DeliverySucceeded(**common), key=key, subject=subject, orgid=orgid
+                session, ev.DeliverySucceeded(**common), key=key, subject=subject, orgid=orgid, ordered=False
             )
             return
         if response is not None:
             failed = ev.DeliveryFailed(**common, next_attempt_at=next_at)
-            await self.outbox.add(session, failed, key=key, subject=subject, orgid=orgid)
+            await self.outbox.add(session, failed, key=key, subject=subject, orgid=orgid, ordered=False)
         gone = response is not None and response.status == 410
         if next_at is None and not gone:
             exhausted = ev.DeliveryExhausted(**common)
-            await self.outbox.add(session, exhausted, key=key, subject=subject, orgid=orgid)
+            await self.outbox.add(session, exhausted, key=key, subject=subject, orgid=orgid, ordered=False)
 
     async def _disable(
         self, endpoint: Document, reason: str, failing_since: datetime, session: Session

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 from uuid import UUID
@@ -30,6 +31,14 @@ from notifications.repository import (
 from notifications.service import message_doc
 
 ACTIVE = "active"
+
+
+@dataclass
+class FanOutCache:
+    """Entitlement reads shared by the events of one batch (one transaction, one snapshot)."""
+
+    standings: dict[tuple[Any, ...], dict[UUID, Standing]] = field(default_factory=dict)
+    endpoints: dict[frozenset[UUID], list[dict[str, Any]]] = field(default_factory=dict)
 
 
 class EventIntake:
@@ -99,17 +108,37 @@ class EventIntake:
         }
 
     async def fan_out(self, payload: EventPayload, event: CloudEvent, session: Session) -> None:
+        await self.repo.insert_messages(
+            await self.messages_for(payload, event, session, FanOutCache()), session
+        )
+
+    async def messages_for(
+        self, payload: EventPayload, event: CloudEvent, session: Session, cache: FanOutCache
+    ) -> list[dict[str, Any]]:
+        """The webhook messages one event makes: one per enabled, matching endpoint of an entitled org.
+
+        `cache` keeps the entitlement reads (standings of a scope, endpoints of a set of organizations)
+        for the events of one batch, which share a transaction and so see the same projections.
+        """
         if isinstance(payload, idn.UserRegistered | idn.EmailVerificationRequested | idn.EmailVerified):
-            return  # a person's account is nobody's webhook business
+            return []  # a person's account is nobody's webhook business
         data = payload.model_dump(mode="json")
         scope = scope_of(event.type, data)
-        standings = await self.standings(scope, session)
+        scope_key = (scope.coalition_id, scope.campaign_id, tuple(sorted(scope.own_orgs)))
+        standings = cache.standings.get(scope_key)
+        if standings is None:
+            standings = cache.standings[scope_key] = await self.standings(scope, session)
         levels = {org: access(scope, org, s) for org, s in standings.items()}
-        entitled = [org for org, level in levels.items() if level is not Access.NONE]
+        entitled = frozenset(org for org, level in levels.items() if level is not Access.NONE)
         if not entitled:
-            return
+            return []
+        endpoints = cache.endpoints.get(entitled)
+        if endpoints is None:
+            endpoints = cache.endpoints[entitled] = await self.repo.enabled_endpoints_of(
+                sorted(entitled), session
+            )
         docs = []
-        for endpoint in await self.repo.enabled_endpoints_of(entitled, session):
+        for endpoint in endpoints:
             if not matches(endpoint["event_types"], event.type):
                 continue
             filters = EndpointFilters(
@@ -128,6 +157,30 @@ class EventIntake:
                     rng=self.rng,
                 )
             )
+        return docs
+
+    async def handle_batch(self, items: list[tuple[EventPayload, CloudEvent]], session: Session) -> None:
+        """Apply a batch of one partition's events, in order, in the caller's transaction.
+
+        Recorded actions (nearly all of a busy campaign's events) only make webhook messages: their
+        campaign's projection is written once per batch, entitlement is read once per scope, and the
+        messages are inserted together. Any other event (consent withdrawn, supporter erased) is
+        applied alone, after the messages before it are inserted, so a redaction also covers them.
+        """
+        cache = FanOutCache()
+        docs: list[dict[str, Any]] = []
+        projected: set[UUID] = set()
+        for payload, event in items:
+            if isinstance(payload, camp.ActionRecorded):
+                if payload.campaign_id not in projected:
+                    await self.project(payload, session)
+                    projected.add(payload.campaign_id)
+                docs.extend(await self.messages_for(payload, event, session, cache))
+                continue
+            await self.repo.insert_messages(docs, session)
+            docs = []
+            await self.handle(payload, event, session)
+            cache = FanOutCache()
         await self.repo.insert_messages(docs, session)
 
     # ---- notices -------------------------------------------------------------------------------------

@@ -91,6 +91,29 @@ class Repository:
             {"_id": endpoint_id}, update, return_document=ReturnDocument.AFTER, session=session
         )
 
+    async def note_outcome(
+        self, endpoint_id: UUID, *, succeeded: bool, now: datetime, session: Session
+    ) -> None:
+        """Keep an endpoint's `last_success_at` (to the second) and `failing_since` current.
+
+        Writes only when they change: every attempt to a busy endpoint writing its document would make
+        concurrent attempts' transactions conflict on it (MongoDB aborts all but one).
+        """
+        if succeeded:
+            query: dict[str, Any] = {
+                "_id": endpoint_id,
+                "$or": [
+                    {"failing_since": {"$ne": None}},
+                    {"last_success_at": None},
+                    {"last_success_at": {"$lt": now - timedelta(seconds=1)}},
+                ],
+            }
+            update = {"$set": {"last_success_at": now, "failing_since": None}}
+        else:
+            query = {"_id": endpoint_id, "failing_since": None}
+            update = {"$set": {"failing_since": now}}
+        await self.db[ENDPOINTS].update_one(query, update, session=session)
+
     async def delete_endpoint(self, endpoint_id: UUID, session: Session) -> None:
         await self.db[ENDPOINTS].delete_one({"_id": endpoint_id}, session=session)
         await self.db[MESSAGES].delete_many({"endpoint_id": endpoint_id}, session=session)

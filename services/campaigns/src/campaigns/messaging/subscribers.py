@@ -19,8 +19,8 @@ from common.contracts import campaigns as campaign_events
 from common.contracts import coalition as coalition_events
 from common.contracts import topics
 from common.events import CloudEvent
-from common.inbox import EventConsumer, Handler, IncomingMessage
-from common.kafka import document_consumed, subscribe_consumer
+from common.inbox import EventConsumer, Handler
+from common.kafka import document_consumed, incoming, subscribe_consumer
 from common.mongo import Session
 from common.runtime import Runtime
 
@@ -107,15 +107,7 @@ def register_aggregator(runtime: Runtime, aggregator: Callable[[], Aggregator], 
     async def count_batch(message: KafkaMessage) -> None:
         recorded: list[campaign_events.ActionRecorded] = []
         for record in message.raw_message:
-            incoming = IncomingMessage(
-                body=record.value or b"",
-                topic=record.topic,
-                partition=record.partition,
-                offset=record.offset,
-                key=record.key,
-                headers={k: v.decode(errors="replace") for k, v in record.headers},
-            )
-            payload = await decoder.validated(incoming)
+            payload = await decoder.validated(incoming(record))
             if isinstance(payload, campaign_events.ActionRecorded):
                 recorded.append(payload)
         # Counting must not give up: an action that got its 2xx is counted, whatever the wait. Past
