@@ -6,7 +6,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.trace import TracerProvider
@@ -38,6 +38,16 @@ class Readiness(BaseModel):
 
     status: str
     checks: dict[str, str]
+
+
+def client_address(request: Request, *, trust_forwarded_for: bool) -> str:
+    """The caller's address: the connection's peer, or X-Forwarded-For's first hop when the service
+    runs behind a proxy it trusts (`trust_forwarded_for`; otherwise the header is the caller's say-so)."""
+    if trust_forwarded_for:
+        first = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
+        if first:
+            return first
+    return request.client.host if request.client else "unknown"
 
 
 def _route_template(scope: Scope) -> str:

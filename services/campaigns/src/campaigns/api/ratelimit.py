@@ -10,6 +10,7 @@ from fastapi import Request
 
 from common.errors import TooManyRequests
 from common.openapi import answers
+from common.web import client_address
 
 
 class RateLimiter:
@@ -37,16 +38,7 @@ class RateLimiter:
             )
 
 
-def client_address(request: Request, trust_forwarded_for: bool) -> str:
-    if trust_forwarded_for:
-        forwarded = request.headers.get("x-forwarded-for", "")
-        first = forwarded.split(",")[0].strip()
-        if first:
-            return first
-    return request.client.host if request.client else "unknown"
-
-
 @answers(429)
 async def limit_public(request: Request) -> None:
     limiter: RateLimiter = request.app.state.public_rate_limiter
-    limiter.hit(client_address(request, request.app.state.settings.trust_forwarded_for))
+    limiter.hit(client_address(request, trust_forwarded_for=request.app.state.settings.trust_forwarded_for))

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from common.web import client_address
 from identity.service import IdentityService
 
 
@@ -17,13 +18,8 @@ def get_service(request: Request) -> IdentityService:
 ServiceDep = Annotated[IdentityService, Depends(get_service)]
 
 
-def client_address(request: Request) -> str:
-    """The caller's address: the connection's peer, or X-Forwarded-For's first hop behind a trusted proxy."""
-    if request.app.state.settings.trust_forwarded_for:
-        first = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
-        if first:
-            return first
-    return request.client.host if request.client else "unknown"
+def _client_address(request: Request) -> str:
+    return client_address(request, trust_forwarded_for=request.app.state.settings.trust_forwarded_for)
 
 
-ClientAddress = Annotated[str, Depends(client_address)]
+ClientAddress = Annotated[str, Depends(_client_address)]
