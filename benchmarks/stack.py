@@ -11,6 +11,7 @@ campaigns API, the floor, the webhook receiver) are started here too, and everyt
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -22,6 +23,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+
 from common.devstack import SERVICES, DevStack, DevStackSettings, ServiceSpec, _admin_password, _service_env
 from common.embedded import free_port, port_in_use, stop_process
 
@@ -31,6 +35,25 @@ BENCH_ENV = {
     "NOTIFICATIONS_ALLOW_LOOPBACK_ENDPOINTS": "true",
     **{f"{s.name.upper()}_LOG_LEVEL": "WARNING" for s in SERVICES},
 }
+
+
+async def _lag(bootstrap: str, groups: tuple[str, ...]) -> int:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await admin.start()
+    await consumer.start()
+    try:
+        lag = 0
+        for group in groups:
+            committed = await admin.list_consumer_group_offsets(group)
+            if not committed:
+                continue
+            ends = await consumer.end_offsets(list(committed))
+            lag += sum(max(ends[tp] - max(meta.offset, 0), 0) for tp, meta in committed.items())
+        return lag
+    finally:
+        await consumer.stop()
+        await admin.close()
 
 
 def rss_mib(pid: int) -> float | None:
@@ -87,6 +110,17 @@ class BenchStack:
     @property
     def admin_password(self) -> str:
         return _admin_password(self.state)
+
+    def consumer_lag(self, groups: tuple[str, ...]) -> int:
+        """Records the consumer groups have not committed yet, summed over their topics' partitions."""
+        return asyncio.run(_lag(self.devstack.kafka.bootstrap_servers, groups))
+
+    def wait_caught_up(self, groups: tuple[str, ...], limit: float = 300) -> float:
+        """Wait until the groups have consumed everything published so far; the seconds it took."""
+        started = time.monotonic()
+        while self.consumer_lag(groups) > 0 and time.monotonic() - started < limit:
+            time.sleep(0.5)
+        return time.monotonic() - started
 
     def service_pids(self) -> dict[str, int]:
         return {name: process.pid for name, process in self.devstack.services.items()}
