@@ -325,27 +325,20 @@ async def set_sharing(
     )
 
 
-@router.post(
-    MembershipPath + "/sharing/accept",
-    response_model=MembershipRead,
-    summary="Accept the proposed data-sharing agreement (admins and owners of the member organization)",
-)
-async def accept_sharing(
-    coalition_id: UUID, org_id: UUID, principal: CurrentPrincipal, service: ServiceDep
-) -> MembershipRead:
-    return _membership(
-        await service.accept_sharing(principal=principal, coalition_id=coalition_id, org_id=org_id)
-    )
+def _sharing_answer(answer: str, summary: str) -> None:
+    """`POST …/sharing/accept` and `…/decline`: the member organization answers a lead's proposal."""
+
+    async def act(
+        coalition_id: UUID, org_id: UUID, principal: CurrentPrincipal, service: ServiceDep
+    ) -> MembershipRead:
+        call = service.accept_sharing if answer == "accept" else service.decline_sharing
+        return _membership(await call(principal=principal, coalition_id=coalition_id, org_id=org_id))
+
+    act.__name__ = f"{answer}_sharing"
+    router.post(MembershipPath + f"/sharing/{answer}", response_model=MembershipRead, summary=summary)(act)
 
 
-@router.post(
-    MembershipPath + "/sharing/decline",
-    response_model=MembershipRead,
-    summary="Decline the proposed data-sharing agreement (the member organization's admins)",
+_sharing_answer(
+    "accept", "Accept the proposed data-sharing agreement (admins and owners of the member organization)"
 )
-async def decline_sharing(
-    coalition_id: UUID, org_id: UUID, principal: CurrentPrincipal, service: ServiceDep
-) -> MembershipRead:
-    return _membership(
-        await service.decline_sharing(principal=principal, coalition_id=coalition_id, org_id=org_id)
-    )
+_sharing_answer("decline", "Decline the proposed data-sharing agreement (the member organization's admins)")
