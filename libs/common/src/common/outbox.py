@@ -132,6 +132,28 @@ class Outbox:
         await stage_event(self.db, session, topic=payload.topic, key=key, event=event, ordered=ordered)
         return event
 
+    async def add_unordered(
+        self, session: Session, staged: list[tuple[EventPayload, str, str, str | None, dict[str, str]]]
+    ) -> None:
+        """Stage many unordered events with one insert: (payload, key, subject, orgid, trace carrier)
+        each, the carrier being the trace context the event belongs to (captured where it happened)."""
+        records: list[Document] = []
+        now = utcnow()
+        for payload, key, subject, orgid, carrier in staged:
+            event = make_event(payload, source=self.source, subject=subject, orgid=orgid)
+            records.append(
+                {
+                    "topic": payload.topic,
+                    "key": key,
+                    "event": event.model_dump(mode="json", exclude_none=True),
+                    "trace": carrier,
+                    "status": PENDING,
+                    "created_at": now,
+                }
+            )
+        if records:
+            await self.db[OUTBOX].insert_many(records, session=session)
+
 
 class OutboxRelay:
     """Publishes pending outbox records in order per key, then marks them sent."""

@@ -20,15 +20,17 @@ import random
 import time
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import httpx
+from opentelemetry import propagate
 from pymongo import AsyncMongoClient
 
 from common.contracts import notifications as ev
-from common.events import utcnow
+from common.events import EventPayload, utcnow
 from common.mongo import Document, Session, in_transaction
 from common.outbox import Outbox
 from notifications.config import Settings
@@ -70,6 +72,27 @@ QUEUED_MESSAGES: list[dict[str, Any]] = [
 ]
 
 
+# At most this many finished attempts are recorded in one transaction.
+RECORD_BATCH = 256
+
+
+@dataclass
+class _Outcome:
+    """What one attempt changes: the message, its attempt record, the endpoint, the events it publishes."""
+
+    message: Document
+    endpoint: Document | None
+    now: datetime
+    changes: dict[str, Any]
+    attempt: Document | None
+    succeeded: bool
+    noted: bool  # the endpoint's success/failure state takes this outcome into account
+    events: list[tuple[EventPayload, str, str, str | None]]
+    trace: dict[str, str]
+    disable_reason: str | None
+    failing_since: datetime | None
+
+
 class LeaseLost(Exception):
     """Another replica took the message over (our lease expired); our outcome is not recorded."""
 
@@ -98,6 +121,8 @@ class DeliveryWorker:
         self._running: dict[UUID, asyncio.Task[None]] = {}
         self._per_endpoint: Counter[UUID] = Counter()
         self._last_start: dict[UUID, float] = {}  # monotonic start of the latest request per endpoint
+        self._finished: list[tuple[_Outcome, asyncio.Future[None]]] = []  # outcomes waiting to be written
+        self._flusher: asyncio.Task[None] | None = None
 
     def wake(self, cause: str = "local") -> None:
         """New work was queued in this process (and committed): look for it now."""
@@ -127,6 +152,8 @@ class DeliveryWorker:
             for task in running:
                 task.cancel()  # each hands its message back (see `attempt`)
             await asyncio.gather(watcher, *running, return_exceptions=True)
+            if self._flusher is not None:
+                await asyncio.gather(self._flusher, return_exceptions=True)
 
     async def deliver_due(self) -> float:
         """Claim due messages up to the free capacity and start them; the seconds until work may be due."""
@@ -237,7 +264,7 @@ class DeliveryWorker:
                 await self._keep_spacing(endpoint)
             started_at = utcnow()
             response = await self.sender.send(message, endpoint)
-            await self._record(message, endpoint, response, slot=slot, started_at=started_at)
+            await self._record_batched(message, endpoint, response, slot=slot, started_at=started_at)
         except asyncio.CancelledError:
             # Shutting down mid-attempt: hand the message back at once rather than when the lease ends.
             await asyncio.shield(self.repo.release(message["_id"], self.owner, utcnow()))
@@ -258,6 +285,73 @@ class DeliveryWorker:
         slot: datetime | None = None,
         started_at: datetime | None = None,
     ) -> None:
+        """Record one attempt's outcome in its own transaction."""
+        await self._write_alone(
+            self._outcome(message, endpoint, response, gave_up=gave_up, slot=slot, started_at=started_at)
+        )
+
+    async def _write_together(self, outcomes: list[_Outcome]) -> None:
+        await in_transaction(self.client, lambda session: self._write_many(outcomes, session))
+
+    async def _write_alone(self, outcome: _Outcome) -> None:
+        await in_transaction(self.client, lambda session: self._write_one(outcome, session))
+
+    async def _record_batched(
+        self,
+        message: Document,
+        endpoint: Document | None,
+        response: Response | None,
+        *,
+        slot: datetime | None,
+        started_at: datetime | None,
+    ) -> None:
+        """Record an attempt's outcome together with the others finishing meanwhile (one transaction for
+        the batch). Outcomes that disable the endpoint are recorded alone, as before."""
+        outcome = self._outcome(message, endpoint, response, slot=slot, started_at=started_at)
+        if outcome.disable_reason is not None or endpoint is None:
+            await self._write_alone(outcome)
+            return
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # An attempt cancelled while waiting (shutdown) no longer reads its verdict; retrieve it anyway.
+        done.add_done_callback(lambda f: None if f.cancelled() else f.exception())
+        self._finished.append((outcome, done))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        await asyncio.shield(done)
+
+    async def _flush(self) -> None:
+        """Write the finished attempts in batches until none is waiting."""
+        while self._finished:
+            batch, self._finished = self._finished[:RECORD_BATCH], self._finished[RECORD_BATCH:]
+            try:
+                await self._write_together([outcome for outcome, _ in batch])
+            except Exception:
+                # A lease lost (another replica took a message over) or a failed write: one at a time,
+                # so each attempt gets its own verdict (LeaseLost, or the error) as before.
+                for outcome, done in batch:
+                    try:
+                        await self._write_alone(outcome)
+                    except Exception as exc:
+                        if not done.done():
+                            done.set_exception(exc)
+                    else:
+                        if not done.done():
+                            done.set_result(None)
+                continue
+            for _, done in batch:
+                if not done.done():
+                    done.set_result(None)
+
+    def _outcome(
+        self,
+        message: Document,
+        endpoint: Document | None,
+        response: Response | None,
+        *,
+        gave_up: str = "",
+        slot: datetime | None = None,
+        started_at: datetime | None = None,
+    ) -> _Outcome:
         now = utcnow()
         attempt_no = int(message.get("attempt_count", 0)) + 1
         retention = now + timedelta(days=self.settings.message_retention_days)
@@ -266,11 +360,10 @@ class DeliveryWorker:
         gone = response is not None and response.status == 410
         disable_reason: str | None = None
         next_at: datetime | None = None
-        endpoint_update: dict[str, Any] = {}
+        failing_since: datetime | None = None
 
         if succeeded:
             changes = {"status": MessageStatus.SUCCEEDED.value, "expires_at": retention, "last_error": None}
-            endpoint_update = {"$set": {"last_success_at": now, "failing_since": None}}
         else:
             if response is not None and not gone:
                 next_at = next_attempt_after(
@@ -284,7 +377,6 @@ class DeliveryWorker:
                 )
             if endpoint is not None and response is not None:
                 failing_since = endpoint.get("failing_since") or now
-                endpoint_update = {"$set": {"failing_since": failing_since}}
                 if gone:
                     disable_reason = "gone"
                 elif (now - failing_since).total_seconds() >= self.settings.disable_after_failing_seconds:
@@ -297,41 +389,74 @@ class DeliveryWorker:
             changes["last_error"] = gave_up or _describe(response)
         if response is not None:
             changes["last_status_code"] = response.status
+        attempt: Document | None = None
+        if response is not None:
+            attempt = {
+                "_id": new_id(),
+                "message_id": message["_id"],
+                "endpoint_id": message["endpoint_id"],
+                "attempt": attempt_no,
+                "worker": self.owner,
+                "at": now,
+                "slot_at": slot,  # the rate limit's booked slot, shared by all replicas
+                "started_at": started_at,
+                "outcome": (AttemptOutcome.SUCCEEDED if succeeded else AttemptOutcome.FAILED).value,
+                "status_code": response.status,
+                "latency_ms": response.latency_ms,
+                "response_snippet": response.snippet,
+                "error": response.error,
+                "expires_at": retention,
+            }
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)  # the attempt's trace, for the events it publishes
+        return _Outcome(
+            message=message,
+            endpoint=endpoint,
+            now=now,
+            changes=changes,
+            attempt=attempt,
+            succeeded=succeeded,
+            noted=endpoint is not None and response is not None,
+            events=self._events(message, attempt_no, response, succeeded, next_at, gave_up),
+            trace=carrier,
+            disable_reason=disable_reason,
+            failing_since=failing_since,
+        )
 
-        async def work(session: Session) -> None:
-            if not await self.repo.finish_attempt(message["_id"], self.owner, changes, session):
-                raise LeaseLost(str(message["_id"]))
-            if response is not None:
-                await self.repo.insert_attempt(
-                    {
-                        "_id": new_id(),
-                        "message_id": message["_id"],
-                        "endpoint_id": message["endpoint_id"],
-                        "attempt": attempt_no,
-                        "worker": self.owner,
-                        "at": now,
-                        "slot_at": slot,  # the rate limit's booked slot, shared by all replicas
-                        "started_at": started_at,
-                        "outcome": (AttemptOutcome.SUCCEEDED if succeeded else AttemptOutcome.FAILED).value,
-                        "status_code": response.status,
-                        "latency_ms": response.latency_ms,
-                        "response_snippet": response.snippet,
-                        "error": response.error,
-                        "expires_at": retention,
-                    },
-                    session,
-                )
-            if endpoint is not None and endpoint_update:
-                await self.repo.note_outcome(endpoint["_id"], succeeded=succeeded, now=now, session=session)
-            await self._publish(message, attempt_no, response, succeeded, next_at, gave_up, session)
-            if endpoint is not None and disable_reason is not None:
-                await self._disable(
-                    endpoint, disable_reason, endpoint_update["$set"]["failing_since"], session
-                )
+    async def _write_one(self, outcome: _Outcome, session: Session) -> None:
+        message, endpoint = outcome.message, outcome.endpoint
+        if not await self.repo.finish_attempt(message["_id"], self.owner, outcome.changes, session):
+            raise LeaseLost(str(message["_id"]))
+        if outcome.attempt is not None:
+            await self.repo.insert_attempt(outcome.attempt, session)
+        if endpoint is not None and outcome.noted:
+            await self.repo.note_outcome(
+                endpoint["_id"], succeeded=outcome.succeeded, now=outcome.now, session=session
+            )
+        await self.outbox.add_unordered(session, [(*e, outcome.trace) for e in outcome.events])
+        if endpoint is not None and outcome.disable_reason is not None:
+            assert outcome.failing_since is not None
+            await self._disable(endpoint, outcome.disable_reason, outcome.failing_since, session)
 
-        await in_transaction(self.client, work)
+    async def _write_many(self, outcomes: list[_Outcome], session: Session) -> None:
+        """The outcomes of many attempts (none disabling its endpoint) in the caller's transaction: one
+        bulk update of the messages (each only if this worker still holds its lease), one insert of the
+        attempts, one endpoint update per endpoint (its latest outcome), one insert of the events."""
+        finished = await self.repo.finish_attempts(
+            [(o.message["_id"], o.changes) for o in outcomes], self.owner, session
+        )
+        if finished != len(outcomes):
+            raise LeaseLost(f"{len(outcomes) - finished} of a batch")
+        await self.repo.insert_attempts([o.attempt for o in outcomes if o.attempt is not None], session)
+        latest: dict[UUID, _Outcome] = {}
+        for o in outcomes:
+            if o.endpoint is not None and o.noted:
+                latest[o.endpoint["_id"]] = o
+        for endpoint_id, o in latest.items():
+            await self.repo.note_outcome(endpoint_id, succeeded=o.succeeded, now=o.now, session=session)
+        await self.outbox.add_unordered(session, [(*e, o.trace) for o in outcomes for e in o.events])
 
-    async def _publish(
+    def _events(
         self,
         message: Document,
         attempt_no: int,
@@ -339,8 +464,13 @@ class DeliveryWorker:
         succeeded: bool,
         next_at: datetime | None,
         gave_up: str,
-        session: Session,
-    ) -> None:
+    ) -> list[tuple[EventPayload, str, str, str | None]]:
+        """The delivery events of an attempt: (payload, key, subject, orgid) each.
+
+        Unordered: no per-endpoint sequence counter, which every attempt to a busy endpoint would take
+        (and conflict on). Each event carries its message id and attempt number; a message's attempts
+        are seconds apart, so they are published in their order all the same.
+        """
         common: dict[str, Any] = {
             "endpoint_id": message["endpoint_id"],
             "organization_id": message["org_id"],
@@ -352,24 +482,18 @@ class DeliveryWorker:
             "latency_ms": response.latency_ms if response else None,
             "error": gave_up or (_describe(response) if not succeeded else None),
         }
-        # Unordered: no per-endpoint sequence counter, which every attempt to a busy endpoint would take
-        # (and conflict on). Each event carries its message id and attempt number; a message's attempts
-        # are seconds apart, so they are published in their order all the same.
         key = str(message["endpoint_id"])
         subject = f"messages/{message['_id']}"
         orgid = str(message["org_id"])
         if succeeded:
-            await self.outbox.add(
-                session, ev.DeliverySucceeded(**common), key=key, subject=subject, orgid=orgid, ordered=False
-            )
-            return
+            return [(ev.DeliverySucceeded(**common), key, subject, orgid)]
+        events: list[tuple[EventPayload, str, str, str | None]] = []
         if response is not None:
-            failed = ev.DeliveryFailed(**common, next_attempt_at=next_at)
-            await self.outbox.add(session, failed, key=key, subject=subject, orgid=orgid, ordered=False)
+            events.append((ev.DeliveryFailed(**common, next_attempt_at=next_at), key, subject, orgid))
         gone = response is not None and response.status == 410
         if next_at is None and not gone:
-            exhausted = ev.DeliveryExhausted(**common)
-            await self.outbox.add(session, exhausted, key=key, subject=subject, orgid=orgid, ordered=False)
+            events.append((ev.DeliveryExhausted(**common), key, subject, orgid))
+        return events
 
     async def _disable(
         self, endpoint: Document, reason: str, failing_since: datetime, session: Session

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument, UpdateOne
 
 from common.mongo import Database, Document, Indexes, Session
 from notifications.wakeup import note_queued
@@ -313,6 +313,32 @@ class Repository:
             session=session,
         )
         return result.modified_count == 1
+
+    async def finish_attempts(
+        self, finished: list[tuple[UUID, dict[str, Any]]], owner: str, session: Session
+    ) -> int:
+        """`finish_attempt` for many messages in one bulk write; how many `owner` still held."""
+        if not finished:
+            return 0
+        result = await self.db[MESSAGES].bulk_write(
+            [
+                UpdateOne(
+                    {"_id": message_id, "lease_owner": owner, "status": "pending"},
+                    {
+                        "$set": {**changes, "lease_until": None, "lease_owner": None},
+                        "$inc": {"attempt_count": 1},
+                    },
+                )
+                for message_id, changes in finished
+            ],
+            ordered=False,
+            session=session,
+        )
+        return int(result.modified_count)
+
+    async def insert_attempts(self, docs: list[Document], session: Session) -> None:
+        if docs:
+            await self.db[ATTEMPTS].insert_many(docs, session=session)
 
     async def insert_attempt(self, doc: Document, session: Session) -> None:
         await self.db[ATTEMPTS].insert_one(doc, session=session)

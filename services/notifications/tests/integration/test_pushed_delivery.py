@@ -3,7 +3,9 @@ tests' stack is an hour), several at once per endpoint, and the rate limit holds
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import random
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +14,9 @@ from webhook_receiver import Answer
 
 from common.contracts import campaigns as camp
 from eventually import eventually
+from notifications.delivery import LeaseLost
+from notifications.service import message_doc
+from notifications.webhook_client import Response
 
 AN_HOUR = 3600
 
@@ -112,3 +117,77 @@ async def test_a_message_queued_by_another_replica_wakes_this_one(world: Notific
         return delivery.wakeup.count["change-stream"] > seen_on_stream
 
     await eventually(stream_woke_this_replica, message="the change stream to wake the first replica")
+
+
+async def test_attempts_finishing_together_are_recorded_together_and_a_lost_lease_only_loses_its_own(
+    world: NotificationsWorld,
+) -> None:
+    """Finished attempts are written in one transaction; when one message of the batch was taken over by
+    another replica (its lease expired), the batch falls back to one at a time: the others are recorded,
+    that one is not (LeaseLost), as when each attempt was written alone."""
+    org = await world.org("batched-records")
+    endpoint_doc = await world.db["endpoints"].find_one(
+        {"_id": uuid.UUID((await world.endpoint(org, f"batched-{uuid.uuid4().hex[:8]}"))["id"])}
+    )
+    assert endpoint_doc is not None
+    worker = world.stack.delivery
+    far = datetime.now(UTC) + timedelta(hours=1)
+    messages = []
+    for i in range(4):
+        doc = message_doc(
+            endpoint=endpoint_doc,
+            event_id=f"batched-{i}-{uuid.uuid4().hex[:6]}",
+            event_type="webhook.test",
+            timestamp=datetime.now(UTC).isoformat(),
+            data={"n": i},
+            settings=worker.settings,
+            rng=random.Random(i),
+        )
+        # Leased to this worker, as a claim leaves them (the running worker does not pick them up).
+        doc.update(lease_owner=worker.owner, lease_until=far)
+        messages.append(doc)
+    await world.db["messages"].insert_many(messages)
+    stolen = messages[2]
+    await world.db["messages"].update_one(
+        {"_id": stolen["_id"]}, {"$set": {"lease_owner": "another-replica"}}
+    )
+
+    ok = Response(status=200, latency_ms=3, snippet="ok", error=None, retry_after=None)
+    outcomes = await asyncio.gather(
+        *(worker._record_batched(m, endpoint_doc, ok, slot=None, started_at=None) for m in messages),
+        return_exceptions=True,
+    )
+
+    assert [isinstance(o, LeaseLost) for o in outcomes] == [False, False, True, False], outcomes
+    for m in messages:
+        stored = await world.db["messages"].find_one({"_id": m["_id"]})
+        assert stored is not None
+        if m is stolen:
+            assert (stored["status"], stored["attempt_count"], stored["lease_owner"]) == (
+                "pending",
+                0,
+                "another-replica",
+            )
+        else:
+            assert (stored["status"], stored["attempt_count"], stored["lease_owner"]) == (
+                "succeeded",
+                1,
+                None,
+            )
+    recorded = (
+        await world.db["attempts"].find({"message_id": {"$in": [m["_id"] for m in messages]}}).to_list()
+    )
+    assert sorted(str(a["message_id"]) for a in recorded) == sorted(
+        str(m["_id"]) for m in messages if m is not stolen
+    )
+    events = (
+        await world.db["outbox"]
+        .find(
+            {
+                "event.type": "notifications.delivery.succeeded",
+                "event.data.message_id": {"$in": [str(m["_id"]) for m in messages]},
+            }
+        )
+        .to_list()
+    )
+    assert len(events) == 3
