@@ -24,6 +24,13 @@ class Settings(ServiceSettings, MongoSettings, KafkaSettings, AuthSettings, Tele
             "development (changing it invalidates issued tokens and splits deduplication)"
         ),
     )
+    public_base_url: str | None = Field(
+        None,
+        description=(
+            "Base URL of the supporters' pages (`/p/{ref}`, `/confirm/...`, `/me/...`) as supporters reach "
+            "them; defaults to the service's own public URL"
+        ),
+    )
     schedule_sweep_seconds: float = Field(
         30.0, gt=0, description="How often the worker applies scheduled launch and close times"
     )
@@ -31,6 +38,13 @@ class Settings(ServiceSettings, MongoSettings, KafkaSettings, AuthSettings, Tele
         30, ge=1, description="Public action requests one client address may make per window"
     )
     public_rate_window_seconds: int = Field(60, ge=1, description="The window of the public rate limit")
+    public_challenge_required: bool = Field(
+        True,
+        description=(
+            "Every public action must carry a solved proof-of-work challenge (ALTCHA, from "
+            "GET /v1/public/challenge); turn off only for tests and load tests"
+        ),
+    )
     trust_forwarded_for: bool = Field(
         False,
         description="Take the client address from X-Forwarded-For (only behind a proxy that sets it)",
@@ -76,6 +90,10 @@ class Settings(ServiceSettings, MongoSettings, KafkaSettings, AuthSettings, Tele
         if self.supporter_secret is None and not self.is_development:
             raise ValueError("CAMPAIGNS_SUPPORTER_SECRET is required outside development")
         return self
+
+    @property
+    def pages_url(self) -> str:
+        return (self.public_base_url or self.base_url).rstrip("/")
 
     @property
     def supporter_secret_bytes(self) -> bytes:

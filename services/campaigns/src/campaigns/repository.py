@@ -184,6 +184,7 @@ class ActionRecord:
     details: dict[str, Any]
     created_at: datetime
     counted: bool = False
+    language: str | None = None  # the language of the page the supporter acted on
 
     @classmethod
     def of(cls, doc: Document) -> ActionRecord:
@@ -197,6 +198,7 @@ class ActionRecord:
             details=doc.get("details", {}),
             created_at=doc["created_at"],
             counted=doc.get("counted", True),  # actions from before the aggregator were counted inline
+            language=doc.get("language"),
         )
 
     def document(self) -> Document:
@@ -210,6 +212,7 @@ class ActionRecord:
             "details": self.details,
             "created_at": self.created_at,
             "counted": self.counted,
+            "language": self.language,
         }
 
 

@@ -9,7 +9,7 @@ coalition service's events, never by calling it). Totals are the aggregator's (`
 from __future__ import annotations
 
 from campaigns.usecases.access import Standing
-from campaigns.usecases.actions import ActionInput, Actions, Recorded, SupporterInput
+from campaigns.usecases.actions import ActionInput, Actions, Party, PublicPage, Recorded, SupporterInput
 from campaigns.usecases.lifecycle import NewCampaign
 from campaigns.usecases.privacy import Privacy
 from campaigns.usecases.projection import Projection
@@ -20,4 +20,13 @@ class CampaignService(Actions, Stories, Privacy, Projection):
     """Every use case of the service, sharing one set of connections."""
 
 
-__all__ = ["ActionInput", "CampaignService", "NewCampaign", "Recorded", "Standing", "SupporterInput"]
+__all__ = [
+    "ActionInput",
+    "CampaignService",
+    "NewCampaign",
+    "Party",
+    "PublicPage",
+    "Recorded",
+    "Standing",
+    "SupporterInput",
+]

@@ -10,11 +10,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from campaigns.api.ratelimit import limit_public
-from campaigns.api.routes import ServiceDep, consent_texts, progress
+from campaigns.api.routes import ServiceDep, consent_list, progress
 from campaigns.api.schemas import (
     ActionOut,
     ActionRead,
@@ -23,6 +23,8 @@ from campaigns.api.schemas import (
     ConsentWithdrawal,
     LetterIn,
     PublicCampaign,
+    PublicOrganization,
+    PublicParty,
     PublicStory,
     PublicStoryPage,
     RsvpIn,
@@ -34,7 +36,7 @@ from campaigns.api.schemas import (
 )
 from campaigns.domain.campaigns import ActionKind, CampaignStatus
 from campaigns.domain.supporters import ConsentPurpose
-from campaigns.service import ActionInput, Recorded, SupporterInput
+from campaigns.service import ActionInput, PublicPage, Recorded, SupporterInput
 from common.paging import decode_cursor, next_cursor
 
 router = APIRouter(prefix="/v1/public", tags=["public"], dependencies=[Depends(limit_public)])
@@ -60,19 +62,39 @@ SUPPORTER_TOKEN_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get(
-    "/links/{ref}", response_model=PublicCampaign, summary="The campaign behind an organization's link"
-)
-async def public_campaign(ref: Ref, service: ServiceDep) -> PublicCampaign:
-    link, campaign, stats = await service.public_link(ref)
+Lang = Annotated[
+    str | None,
+    Query(
+        max_length=35,
+        pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$",
+        description="Language wanted (en, fr, es, pt, de); the campaign's default language when it has no "
+        "texts in it, field by field",
+    ),
+]
+
+
+def public_campaign_of(page: PublicPage, challenge_required: bool) -> PublicCampaign:
+    """The public view of a link's page (also what the hosted pages render)."""
+    link, campaign, stats, texts = page.link, page.campaign, page.stats, page.texts
+    org = page.organization
     return PublicCampaign(
         campaign_id=campaign.id,
-        ref=ref,
+        ref=link.ref,
         organization_id=link.org_id,
+        organization=PublicOrganization(
+            id=org.id, name=org.name, logo_url=org.logo_url, privacy_notice_url=org.privacy_notice_url
+        ),
+        owner=PublicParty(id=page.owner.id, name=page.owner.name),
+        coalition=PublicParty(id=page.coalition.id, name=page.coalition.name) if page.coalition else None,
+        language=texts.language,
+        default_language=campaign.default_language,
+        languages=sorted({campaign.default_language, *campaign.translations}),
+        double_opt_in=campaign.double_opt_in,
+        challenge_required=challenge_required,
         kind=campaign.kind,
-        title=campaign.title,
-        summary=campaign.summary,
-        details=campaign.details,
+        title=texts.title,
+        summary=texts.summary,
+        details=texts.details,
         status=campaign.status,
         accepts=list(campaign.action_kinds)
         if campaign.status is CampaignStatus.ACTIVE and link.state == "active"
@@ -80,8 +102,19 @@ async def public_campaign(ref: Ref, service: ServiceDep) -> PublicCampaign:
         close_at=campaign.close_at,
         goal=progress(campaign.goal, stats["counts"], stats["unique_supporters"]),
         counts=stats["counts"],
-        consent_texts=consent_texts(campaign),
+        unique_supporters=stats["unique_supporters"],
+        consent_texts=consent_list(texts.consent_texts),
     )
+
+
+@router.get(
+    "/links/{ref}", response_model=PublicCampaign, summary="The campaign behind an organization's link"
+)
+async def public_campaign(
+    request: Request, ref: Ref, service: ServiceDep, lang: Lang = None
+) -> PublicCampaign:
+    page = await service.public_page(ref, lang)
+    return public_campaign_of(page, request.app.state.settings.public_challenge_required)
 
 
 async def _act(
@@ -98,6 +131,7 @@ async def _act(
             country=s.country,
         ),
         consents=dict(body.consents),
+        language=body.language,
         **extra,
     )
     recorded: Recorded = await service.record_action(ref=ref, action=action, idempotency_key=key)

@@ -10,7 +10,7 @@ campaign never conflict. The link, campaign and membership it needs come from `L
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -18,6 +18,7 @@ from uuid import UUID
 from pymongo.errors import DuplicateKeyError
 
 from campaigns.domain.campaigns import PUBLIC_STATUSES, ActionKind, Campaign
+from campaigns.domain.languages import Localized, localize
 from campaigns.domain.supporters import ConsentPurpose, normalise_email
 from campaigns.repository import ActionRecord, Link, Supporter
 from campaigns.usecases.base import MEMBER_ROLES
@@ -47,6 +48,7 @@ class ActionInput:
     consents: dict[ConsentPurpose, str]  # purpose -> the consent text version the supporter saw
     details: dict[str, Any] = field(default_factory=dict)
     story: dict[str, Any] | None = None  # title, body, name_form for stories
+    language: str | None = None  # the page's language: whose consent texts were shown, the mails' language
 
 
 @dataclass(frozen=True)
@@ -59,8 +61,77 @@ class Recorded:
     supporter_token: str | None = None  # only to the request that created the supporter, never replayed
 
 
+@dataclass(frozen=True)
+class Party:
+    """An organization or coalition as a public page names it (the name is None until its events came)."""
+
+    id: UUID
+    name: str | None
+    logo_url: str | None = None
+    privacy_notice_url: str | None = None
+
+
+@dataclass(frozen=True)
+class PublicPage:
+    """Everything a supporter's page shows of a link: the campaign in one language, whose link it is,
+    the owner and coalition, and the totals."""
+
+    link: Link
+    campaign: Campaign
+    texts: Localized
+    stats: Document
+    organization: Party
+    owner: Party
+    coalition: Party | None
+    embed_origins: tuple[str, ...]
+
+
 class Actions(Lifecycle):
     """Public action links: the campaign page's facts and recording actions."""
+
+    async def _party(self, org_id: UUID) -> tuple[Party, tuple[str, ...]]:
+        profile = await self.lookups.organization(org_id)
+        if profile is None:
+            return Party(id=org_id, name=None), ()
+        party = Party(
+            id=org_id,
+            name=profile.name,
+            logo_url=profile.logo_url,
+            privacy_notice_url=profile.privacy_notice_url,
+        )
+        return party, profile.embed_origins
+
+    async def public_page(self, ref: str, language: str | None = None) -> PublicPage:
+        """A link's public page in `language` (falling back to the campaign's default, field by field)."""
+        link, campaign, stats = await self.public_link(ref)
+        organization, origins = await self._party(link.org_id)
+        owner = (
+            organization
+            if campaign.owner_org_id == link.org_id
+            else (await self._party(campaign.owner_org_id))[0]
+        )
+        coalition = None
+        if campaign.coalition_id is not None:
+            doc = await self.repo.get_coalition(campaign.coalition_id)
+            coalition = Party(id=campaign.coalition_id, name=(doc or {}).get("name"))
+        return PublicPage(
+            link=link,
+            campaign=campaign,
+            texts=localize(campaign, language),
+            stats=stats,
+            organization=organization,
+            owner=owner,
+            coalition=coalition,
+            embed_origins=origins,
+        )
+
+    async def embed_origins(self, ref: str) -> tuple[str, ...]:
+        """The origins allowed to embed this link's page or call its public API from a browser (the
+        embed_origins of the organization whose link it is); none for an unknown link."""
+        link = await self.lookups.link(ref)
+        if link is None:
+            return ()
+        return (await self._party(link.org_id))[1]
 
     async def public_link(self, ref: str) -> tuple[Link, Campaign, Document]:
         """The link, its campaign and statistics, for a public page; 404 unless the campaign is public."""
@@ -88,10 +159,11 @@ class Actions(Lifecycle):
         return link, await self.apply_schedule(campaign)
 
     def _check_consents(
-        self, campaign: Campaign, kind: ActionKind, consents: dict[ConsentPurpose, str]
+        self, campaign: Campaign, kind: ActionKind, consents: dict[ConsentPurpose, str], language: str | None
     ) -> None:
+        shown = localize(campaign, language).consent_texts
         for purpose, version in consents.items():
-            current = campaign.consent_texts.get(purpose.value)
+            current = shown.get(purpose.value)
             if current is None or (purpose is ConsentPurpose.PUBLISH_STORY and kind is not ActionKind.STORY):
                 raise InvalidInput(
                     f"this campaign asks no consent to {purpose.value}",
@@ -119,7 +191,8 @@ class Actions(Lifecycle):
                     "the organization behind this link no longer takes part in the coalition",
                     organization_id=str(link.org_id),
                 )
-        self._check_consents(campaign, action.kind, action.consents)
+        action = replace(action, language=localize(campaign, action.language).language)
+        self._check_consents(campaign, action.kind, action.consents, action.language)
         if (
             action.kind is ActionKind.LETTER
             and (action.details.get("body") or action.details.get("subject"))
@@ -134,6 +207,7 @@ class Actions(Lifecycle):
                 "consents": {k.value: v for k, v in action.consents.items()},
                 "details": action.details,
                 "story": action.story,
+                "language": action.language,
             }
         )
 
@@ -204,7 +278,13 @@ class Actions(Lifecycle):
             for p, v in action.consents.items()
         }
         log = [
-            {"purpose": p, "version": c["version"], "given_at": now, "action": action.kind.value}
+            {
+                "purpose": p,
+                "version": c["version"],
+                "given_at": now,
+                "action": action.kind.value,
+                "language": action.language,
+            }
             for p, c in granted.items()
         ]
         new_supporter = supporter is None
@@ -250,6 +330,7 @@ class Actions(Lifecycle):
             link=link.ref,
             details=action.details,
             created_at=now,
+            language=action.language,
         )
         await self.repo.insert_action(record, session)
         if action.kind is ActionKind.STORY:

@@ -1,0 +1,140 @@
+"""The public view of an organization's link: texts per language with fallback, the organization's
+profile (name, logo, privacy notice), the owner and the coalition, and the hosted page's address."""
+
+from __future__ import annotations
+
+import uuid
+
+from campaigns_world import CampaignsWorld, problem
+
+from eventually import eventually
+
+FRENCH = {
+    "title": "Pétition pour un diagnostic plus rapide",
+    "text": "Financez le dépistage néonatal de l'amyotrophie spinale dans chaque région.",
+    "consent_texts": {
+        "contact_by_organization": "J'accepte que l'organisation me contacte par e-mail au sujet de cette campagne."
+    },
+}
+
+
+async def test_a_link_shows_the_texts_in_the_language_asked_and_falls_back_field_by_field(
+    cw: CampaignsWorld,
+) -> None:
+    owner = await cw.org("owner")
+    campaign = await cw.launched(owner, translations={"fr": FRENCH})
+    ref = await cw.link_of(campaign["id"], owner)
+    english = await cw.public(ref)
+
+    response = await cw.campaigns.get(f"/v1/public/links/{ref}", params={"lang": "fr-BE"})
+    assert response.status_code == 200, response.text
+    french = response.json()
+
+    assert (french["language"], english["language"]) == ("fr", "en")
+    assert french["title"] == FRENCH["title"]
+    assert french["details"]["text"] == FRENCH["text"]
+    assert french["summary"] == english["summary"]  # not translated: the default language's
+    assert french["details"]["target"] == english["details"]["target"]
+    assert french["languages"] == ["en", "fr"]
+    fr_consent = {c["purpose"]: c for c in french["consent_texts"]}["contact_by_organization"]
+    en_consent = {c["purpose"]: c for c in english["consent_texts"]}["contact_by_organization"]
+    assert fr_consent["text"] == FRENCH["consent_texts"]["contact_by_organization"]
+    assert fr_consent["version"] != en_consent["version"]  # each language's text has its own version
+
+    german = (await cw.campaigns.get(f"/v1/public/links/{ref}", params={"lang": "de"})).json()
+    assert german["language"] == "en"
+    assert german["title"] == english["title"]
+    problem(await cw.campaigns.get(f"/v1/public/links/{ref}", params={"lang": "<script>"}), 422)
+
+
+async def test_a_supporter_agrees_to_the_consent_text_of_their_language(cw: CampaignsWorld) -> None:
+    owner = await cw.org("owner")
+    campaign = await cw.launched(owner, translations={"fr": FRENCH})
+    ref = await cw.link_of(campaign["id"], owner)
+    french = (await cw.campaigns.get(f"/v1/public/links/{ref}", params={"lang": "fr"})).json()
+    version = french["consent_texts"][0]["version"]
+
+    signed = await cw.act(ref, consents={"contact_by_organization": version}, language="fr")
+    assert signed.status_code == 201, signed.text
+    stale = await cw.act(ref, consents={"contact_by_organization": version}, language="en")
+    assert problem(stale, 409)["current_version"] != version
+
+
+async def test_translations_are_checked_against_the_campaigns_kind_and_languages(cw: CampaignsWorld) -> None:
+    owner = await cw.org("owner")
+    body = {
+        "organization_id": owner.id,
+        "kind": "petition",
+        "title": "A petition",
+        "details": {"text": "Act now.", "target": {"name": "Minister"}},
+        "goal": {"metric": "unique_supporters", "target": 10, "deadline": "2099-01-01T00:00:00Z"},
+    }
+    for translations, status in (
+        ({"fr": {"prompt": "Racontez"}}, 422),  # a petition has no prompt
+        ({"en": {"title": "Again"}}, 422),  # the default language is the campaign's own fields
+        ({"xx": {"title": "?"}}, 422),
+        ({"de": {"consent_texts": {"publish_story": "Ich bin einverstanden, dass..."}}}, 422),
+    ):
+        response = await cw.campaigns.post(
+            "/v1/campaigns", json={**body, "translations": translations}, headers=owner.headers
+        )
+        problem(response, status)
+    created = await cw.campaigns.post("/v1/campaigns", json=body, headers=owner.headers)
+    assert created.status_code == 201, created.text
+    assert created.json()["double_opt_in"] is True  # on by default for petitions
+    assert created.json()["default_language"] == "en"
+
+
+async def test_a_link_names_its_organization_with_its_profile_and_the_hosted_page(cw: CampaignsWorld) -> None:
+    owner = await cw.org("owner")
+    member = await cw.org("member")
+    coalition = await cw.shared_coalition(owner, member)
+    profile = {
+        "logo_url": "https://member.example.org/logo.png",
+        "privacy_notice_url": "https://member.example.org/privacy",
+        "embed_origins": ["https://Member.example.org:443", "https://blog.member.example.org"],
+    }
+    response = await cw.identity.http.patch(
+        f"/v1/organizations/{member.id}", json=profile, headers=member.headers
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["embed_origins"] == [
+        "https://blog.member.example.org",
+        "https://member.example.org",
+    ]
+    campaign = await cw.launched(owner, coalition_id=coalition["id"])
+    ref = await cw.adopt(campaign["id"], member)
+
+    async def projected() -> bool:
+        return (await cw.public(ref))["organization"]["logo_url"] == profile["logo_url"]
+
+    await eventually(projected, within=60, message="the organization's profile in the campaigns service")
+    page = await cw.public(ref)
+    assert page["organization"]["id"] == member.id
+    assert page["organization"]["name"] == "Member Association"
+    assert page["organization"]["privacy_notice_url"] == profile["privacy_notice_url"]
+    assert page["owner"] == {"id": owner.id, "name": "Owner Association"}
+    assert page["coalition"]["id"] == coalition["id"]
+    assert page["coalition"]["name"]
+    links = (await cw.get(f"/v1/campaigns/{campaign['id']}/links", member)).json()
+    mine = next(link for link in links if link["ref"] == ref)
+    assert mine["action_url"].endswith(f"/p/{ref}")
+    assert mine["api_url"].endswith(f"/v1/public/links/{ref}")
+
+
+async def test_an_organization_profile_refuses_what_is_not_an_https_origin_or_address(
+    cw: CampaignsWorld,
+) -> None:
+    owner = await cw.org("owner")
+    for bad in (
+        {"embed_origins": ["http://example.org"]},
+        {"embed_origins": ["https://example.org/path"]},
+        {"embed_origins": ["javascript:alert(1)"]},
+        {"embed_origins": [f"https://{uuid.uuid4().hex}.example.org" for _ in range(21)]},
+        {"logo_url": "http://example.org/logo.png"},
+        {"privacy_notice_url": "ftp://example.org/privacy"},
+    ):
+        response = await cw.identity.http.patch(
+            f"/v1/organizations/{owner.id}", json=bad, headers=owner.headers
+        )
+        problem(response, 422)
