@@ -1,0 +1,151 @@
+"""What a page shows and what its forms do, through the public API's own functions and use cases.
+
+The page reads the campaign exactly as `GET /v1/public/links/{ref}` answers it (the same function
+builds both), and a form post goes through the same route function as the JSON action endpoint, so
+the page, the widget and the API validate, count and refuse alike.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData
+
+from campaigns.api import public, schemas
+from campaigns.domain.campaigns import CampaignKind
+from campaigns.service import CampaignService
+from common.errors import DomainError
+
+SUPPORTER_FIELDS = ("first_name", "last_name", "email", "postal_code", "country")
+CONSENT_PREFIX = "consent_"
+
+# The action a hosted page posts for each kind (an event's page takes RSVPs; check-ins are at the door).
+ACTION_OF: dict[str, tuple[str, type[BaseModel], Callable[..., Any]]] = {
+    CampaignKind.PETITION.value: ("signature", schemas.SignatureIn, public.sign),
+    CampaignKind.LETTER.value: ("letter", schemas.LetterIn, public.send_letter),
+    CampaignKind.EVENT.value: ("rsvp", schemas.RsvpIn, public.rsvp),
+    CampaignKind.STORY_COLLECTION.value: ("story", schemas.StoryIn, public.submit_story),
+    CampaignKind.SHARE.value: ("share", schemas.ShareIn, public.share),
+}
+
+
+async def campaign_view(service: CampaignService, ref: str, language: str, settings: Any) -> dict[str, Any]:
+    """The public campaign as the JSON API gives it (in `language` where the API translates), with the
+    organization's allowed embedding origins (not part of the public answer) under `embed_origins`."""
+    public_page = getattr(service, "public_page", None)
+    builder = getattr(public, "public_campaign_of", None)
+    if public_page is not None and builder is not None:
+        page = await public_page(ref, language)
+        answer = builder(page, bool(getattr(settings, "public_challenge_required", False)))
+        view: dict[str, Any] = json.loads(answer.model_dump_json())
+        view["embed_origins"] = list(getattr(page.organization, "embed_origins", None) or [])
+        return view
+    legacy = await public.public_campaign(ref=ref, service=service)  # type: ignore[call-arg]
+    view = json.loads(legacy.model_dump_json())
+    view["embed_origins"] = []
+    return view
+
+
+@dataclass
+class Submission:
+    """A form post turned into the JSON API's request body, or the reasons it cannot be."""
+
+    body: dict[str, Any]
+    errors: dict[str, str] = field(default_factory=dict)  # form field -> message key
+
+
+def read_form(kind: str, form: FormData, consents: list[dict[str, Any]]) -> Submission:
+    def text(name: str) -> str | None:
+        value = form.get(name)
+        if not isinstance(value, str):
+            return None
+        value = value.strip()
+        return value or None
+
+    supporter = {name: text(name) for name in SUPPORTER_FIELDS}
+    if supporter["country"]:
+        supporter["country"] = supporter["country"].upper()
+    body: dict[str, Any] = {
+        "supporter": {k: v for k, v in supporter.items() if v is not None},
+        "consents": {
+            c["purpose"]: c["version"]
+            for c in consents
+            if form.get(CONSENT_PREFIX + c["purpose"]) == c["version"]
+        },
+    }
+    if kind == CampaignKind.LETTER.value:
+        for name in ("subject", "body"):
+            if text(name) is not None:
+                body[name] = text(name)
+    elif kind == CampaignKind.STORY_COLLECTION.value:
+        body.update(title=text("title"), body=text("body"), name_form=text("name_form"))
+    elif kind == CampaignKind.SHARE.value:
+        body["platform"] = text("platform") or "other"
+    return Submission(body=body)
+
+
+def field_of(loc: tuple[Any, ...]) -> str:
+    """The form field a validation error is about (`supporter.email` -> `email`)."""
+    parts = [str(p) for p in loc]
+    if parts and parts[0] == "supporter" and len(parts) > 1:
+        return parts[1]
+    if parts and parts[0] == "consents":
+        return "consents"
+    return parts[0] if parts else "form"
+
+
+def validate(kind: str, submission: Submission) -> BaseModel | None:
+    _, model, _ = ACTION_OF[kind]
+    try:
+        return model.model_validate(submission.body)
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False, include_input=False):
+            submission.errors.setdefault(field_of(error["loc"]), error["type"])
+        return None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to a form's action: recorded, pending its e-mailed confirmation, or refused."""
+
+    status: int
+    body: dict[str, Any]
+
+    @property
+    def pending(self) -> bool:
+        return self.status == 202 or self.body.get("status") == "pending_confirmation"
+
+
+async def submit(
+    service: CampaignService, ref: str, kind: str, model: BaseModel, extra: dict[str, Any]
+) -> Outcome:
+    """Posts the action through the JSON API's own route function; a refusal raises its DomainError."""
+    _, _, route = ACTION_OF[kind]
+    accepted = inspect.signature(route).parameters
+    kwargs: dict[str, Any] = {"ref": ref, "body": model, "service": service, "key": None}
+    kwargs.update({k: v for k, v in extra.items() if k in accepted})
+    response = await route(**kwargs)
+    return Outcome(status=response.status_code, body=json.loads(bytes(response.body)))
+
+
+def remaining_seats(view: dict[str, Any]) -> int | None:
+    capacity = view.get("details", {}).get("capacity")
+    if capacity is None:
+        return None
+    return max(0, int(capacity) - int(view.get("counts", {}).get("rsvp", 0)))
+
+
+def event_times(view: dict[str, Any]) -> tuple[datetime, datetime] | None:
+    details = view.get("details", {})
+    if "starts_at" not in details:
+        return None
+    return datetime.fromisoformat(details["starts_at"]), datetime.fromisoformat(details["ends_at"])
+
+
+__all__ = ["DomainError"]
