@@ -15,6 +15,7 @@ from campaigns.api.ratelimit import RateLimiter
 from campaigns.config import SERVICE, Settings
 from campaigns.messaging.publishers import declare_publishers
 from campaigns.messaging.subscribers import register_consumers
+from campaigns.pages import routes as pages
 from campaigns.repository import INDEXES, CampaignRepository
 from campaigns.service import CampaignService
 from common.access import ACCESS_INDEXES, AccessProjection
@@ -108,4 +109,5 @@ def create_app(
     )
     app.include_router(routes.router)
     app.include_router(public.router)
+    app.include_router(pages.router)  # the supporter pages (HTML), campaigns.pages
     return app
