@@ -28,6 +28,7 @@ def campaigns_test_settings(infra: Infra, **overrides: object) -> CampaignsSetti
         "public_url": "http://campaigns.test",
         "outbox_poll_interval_seconds": 0.2,
         "schedule_sweep_seconds": 0.5,
+        "pending_sweep_seconds": 0.5,
         "public_rate_limit": 100_000,
         "public_challenge_required": False,  # the proof-of-work has its own tests (test_challenge.py)
         **overrides,

@@ -81,7 +81,10 @@ def create_app(
         if role.runs_consumers:
             work = every(settings.schedule_sweep_seconds, service.apply_due_schedules, "applying schedules")
             sweep = every(settings.aggregate_sweep_seconds, aggregator.sweep, "counting missed actions")
-            background = [asyncio.create_task(work), asyncio.create_task(sweep)]
+            expire = every(
+                settings.pending_sweep_seconds, service.erase_expired_pending, "erasing unconfirmed actions"
+            )
+            background = [asyncio.create_task(t) for t in (work, sweep, expire)]
         try:
             yield
         finally:

@@ -19,6 +19,8 @@ from campaigns.api.schemas import (
     ActionOut,
     ActionRead,
     CheckinIn,
+    ConfirmationIn,
+    ConfirmationOut,
     ConsentRead,
     ConsentWithdrawal,
     LetterIn,
@@ -36,7 +38,8 @@ from campaigns.api.schemas import (
 )
 from campaigns.domain.campaigns import ActionKind, CampaignStatus
 from campaigns.domain.supporters import ConsentPurpose
-from campaigns.service import ActionInput, PublicPage, Recorded, SupporterInput
+from campaigns.repository import ActionRecord
+from campaigns.service import ActionInput, Confirmed, PublicPage, Recorded, SupporterInput
 from common.paging import decode_cursor, next_cursor
 
 router = APIRouter(prefix="/v1/public", tags=["public"], dependencies=[Depends(limit_public)])
@@ -52,6 +55,11 @@ IdempotencyKey = Annotated[
 ]
 ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": ActionOut, "description": "Already recorded for this supporter, or an idempotent replay"},
+    202: {
+        "model": ActionOut,
+        "description": "Held until the supporter confirms it by the link e-mailed to them (double opt-in)",
+    },
+    400: {"description": "No solved proof-of-work, a used one (replay), or a filled honeypot field"},
     409: {"description": "The campaign is not taking this action (not active, closed, full, link withdrawn)"},
     429: {"description": "Too many requests from this address (see Retry-After)"},
 }
@@ -134,21 +142,58 @@ async def _act(
         language=body.language,
         **extra,
     )
-    recorded: Recorded = await service.record_action(ref=ref, action=action, idempotency_key=key)
+    recorded: Recorded = await service.record_action(
+        ref=ref, action=action, idempotency_key=key, altcha=body.altcha, honeypot=body.website
+    )
+    return action_response(recorded)
+
+
+def action_read(action: ActionRecord) -> ActionRead:
+    return ActionRead(
+        id=action.id,
+        campaign_id=action.campaign_id,
+        kind=ActionKind(action.kind),
+        organization_id=action.org_id,
+        created_at=action.created_at,
+    )
+
+
+def action_response(recorded: Recorded) -> JSONResponse:
+    """201 recorded, 202 held for confirmation (double opt-in), 200 already recorded."""
+    if recorded.already_recorded:
+        status, status_code = "already_recorded", 200
+    elif recorded.pending:
+        status, status_code = "pending_confirmation", 202
+    else:
+        status, status_code = "recorded", 201
     body = ActionOut(
-        action=ActionRead(
-            id=recorded.action.id,
-            campaign_id=recorded.action.campaign_id,
-            kind=ActionKind(recorded.action.kind),
-            organization_id=recorded.action.org_id,
-            created_at=recorded.action.created_at,
-        ),
+        status=status,
+        action=action_read(recorded.action),
         already_recorded=recorded.already_recorded,
         replayed=recorded.replayed,
         supporter_token=recorded.supporter_token,
     )
-    status_code = 200 if recorded.already_recorded else 201
     return JSONResponse(body.model_dump(mode="json"), status_code=status_code)
+
+
+@router.post(
+    "/confirmations",
+    response_model=ConfirmationOut,
+    responses={
+        404: {"description": "No action awaits this link"},
+        409: {"description": "Already confirmed (`already-confirmed`), or the campaign no longer takes it"},
+        410: {"description": "The link expired (the held action was erased)"},
+    },
+    summary="Confirm a held action with the token of the link e-mailed to the supporter (double opt-in)",
+)
+async def confirm(body: ConfirmationIn, service: ServiceDep) -> ConfirmationOut:
+    confirmed: Confirmed = await service.confirm_action(body.token)
+    return ConfirmationOut(
+        status="confirmed",
+        campaign_id=confirmed.campaign_id,
+        link_ref=confirmed.link_ref,
+        action=action_read(confirmed.action),
+    )
 
 
 @router.post(

@@ -435,6 +435,13 @@ class ActionRead(BaseModel):
 
 
 class ActionOut(BaseModel):
+    status: Literal["recorded", "pending_confirmation", "already_recorded"] = Field(
+        "recorded",
+        description=(
+            "`pending_confirmation` (202): held until the supporter uses the link e-mailed to them "
+            "(double opt-in), not counted before; `recorded` (201); `already_recorded` (200)"
+        ),
+    )
     action: ActionRead
     already_recorded: bool = Field(description="The supporter had already taken this action: nothing changed")
     replayed: bool = Field(False, description="The first result of this Idempotency-Key")
@@ -461,7 +468,23 @@ class PublicStoryPage(BaseModel):
     next_cursor: str | None
 
 
-SupporterToken = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}\.[A-Za-z0-9_-]{43}$")]
+SupporterToken = Annotated[
+    str,
+    StringConstraints(pattern=r"^(?:[0-9a-f]{32}\.[A-Za-z0-9_-]{43}|sp_[A-Za-z0-9_-]{43})$"),
+    Field(description="The token of a new supporter's first response, or of their own pages' e-mailed link"),
+]
+LinkToken = Annotated[str, StringConstraints(pattern=r"^ac_[A-Za-z0-9_-]{43}$")]
+
+
+class ConfirmationIn(Strict):
+    token: LinkToken = Field(description="The token of the confirmation link e-mailed to the supporter")
+
+
+class ConfirmationOut(BaseModel):
+    status: Literal["confirmed"]
+    campaign_id: UUID
+    link_ref: str
+    action: ActionRead
 
 
 class TokenIn(Strict):

@@ -59,6 +59,7 @@ class Recorded:
     already_recorded: bool = False
     replayed: bool = False
     supporter_token: str | None = None  # only to the request that created the supporter, never replayed
+    pending: bool = False  # held until the supporter confirms it from their e-mail (double opt-in)
 
 
 @dataclass(frozen=True)
@@ -177,20 +178,24 @@ class Actions(Lifecycle):
                     current_version=current["version"],
                 )
 
-    async def record_action(self, *, ref: str, action: ActionInput, idempotency_key: str | None) -> Recorded:
+    async def record_action(
+        self,
+        *,
+        ref: str,
+        action: ActionInput,
+        idempotency_key: str | None,
+        altcha: str | None = None,
+        honeypot: str | None = None,
+        challenge: bool = True,
+    ) -> Recorded:
+        """Record a supporter's action on a public link (or hold it for confirmation: double opt-in).
+
+        With `challenge` (every public form), the solved proof-of-work `altcha` is verified and spent
+        when the service requires it, and a filled `honeypot` is refused."""
+        if challenge:
+            await self.verify_challenge(altcha, honeypot)
         link, campaign = await self._action_link(ref)
-        campaign.require_accepting(action.kind)
-        if link.state != "active":
-            raise Conflict(
-                "this organization's link to the campaign was withdrawn", organization_id=str(link.org_id)
-            )
-        if campaign.coalition_id is not None:
-            membership = await self.lookups.membership(campaign.coalition_id, link.org_id)
-            if membership is None or not membership.is_active(MEMBER_ROLES):
-                raise Conflict(
-                    "the organization behind this link no longer takes part in the coalition",
-                    organization_id=str(link.org_id),
-                )
+        await self._check_taking(link, campaign, action.kind)
         action = replace(action, language=localize(campaign, action.language).language)
         self._check_consents(campaign, action.kind, action.consents, action.language)
         if (
@@ -221,7 +226,7 @@ class Actions(Lifecycle):
                 replay = await self._replay(scope_key, fingerprint, session)
                 if replay is not None:
                     return replay
-            recorded = await self._record(session, campaign, link, action, look_up=not optimistic)
+            recorded = await self._intake(session, campaign, link, action, look_up=not optimistic)
             if scope_key is not None:
                 now = utcnow()
                 # The first result, without any secret: a replay says what happened, nothing more.
@@ -231,6 +236,7 @@ class Actions(Lifecycle):
                         "fingerprint": fingerprint,
                         "action": recorded.action.document(),
                         "already_recorded": recorded.already_recorded,
+                        "pending": recorded.pending,
                         "supporter_id": recorded.action.supporter_id,
                         "created_at": now,
                         "expires_at": now + timedelta(hours=self.settings.idempotency_ttl_hours),
@@ -248,6 +254,30 @@ class Actions(Lifecycle):
                     raise
         raise AssertionError("unreachable")
 
+    async def _intake(
+        self, session: Session, campaign: Campaign, link: Link, action: ActionInput, *, look_up: bool
+    ) -> Recorded:
+        """Record the action (double opt-in, `usecases.verification`, holds some for confirmation)."""
+        return await self._record(session, campaign, link, action, look_up=look_up)
+
+    async def verify_challenge(self, altcha: str | None, honeypot: str | None) -> None:
+        """Refuse a public action without a solved proof-of-work (`usecases.challenge`)."""
+
+    async def _check_taking(self, link: Link, campaign: Campaign, kind: ActionKind) -> None:
+        """409 unless the campaign takes `kind` actions now through this link."""
+        campaign.require_accepting(kind)
+        if link.state != "active":
+            raise Conflict(
+                "this organization's link to the campaign was withdrawn", organization_id=str(link.org_id)
+            )
+        if campaign.coalition_id is not None:
+            membership = await self.lookups.membership(campaign.coalition_id, link.org_id)
+            if membership is None or not membership.is_active(MEMBER_ROLES):
+                raise Conflict(
+                    "the organization behind this link no longer takes part in the coalition",
+                    organization_id=str(link.org_id),
+                )
+
     async def _replay(self, scope_key: str, fingerprint: str, session: Session) -> Recorded | None:
         saved = await self.repo.get_idempotent(scope_key, session)
         if saved is None:
@@ -264,11 +294,22 @@ class Actions(Lifecycle):
             ActionRecord.of(saved["action"]),
             already_recorded=saved["already_recorded"],
             replayed=True,
+            pending=saved.get("pending", False),
         )
 
     async def _record(
-        self, session: Session, campaign: Campaign, link: Link, action: ActionInput, *, look_up: bool
+        self,
+        session: Session,
+        campaign: Campaign,
+        link: Link,
+        action: ActionInput,
+        *,
+        look_up: bool,
+        supporter_id: UUID | None = None,
+        page_digest: str | None = None,
     ) -> Recorded:
+        """Insert the action (and the supporter if new) with its outbox record. A confirmed action
+        brings the supporter's id chosen when it was held, and the digest of their pages' token."""
         now = utcnow()
         org_id = link.org_id
         email_key = self.keys.email_key(campaign.id, action.supporter.email)
@@ -292,11 +333,12 @@ class Actions(Lifecycle):
             s = action.supporter
             supporter = await self.repo.insert_supporter(
                 {
-                    "_id": uuid.uuid4(),
+                    "_id": supporter_id or uuid.uuid4(),
                     "campaign_id": campaign.id,
                     "coalition_id": campaign.coalition_id,
                     "org_id": org_id,
                     "email_key": email_key,
+                    "page_digests": [page_digest] if page_digest else [],
                     "email": normalise_email(s.email),
                     "first_name": s.first_name,
                     "last_name": s.last_name,
@@ -310,6 +352,8 @@ class Actions(Lifecycle):
                 session,
             )
         else:
+            if page_digest is not None:
+                await self.repo.add_page_digest(supporter.id, page_digest, session)
             existing = await self.repo.find_action(campaign.id, action.kind.value, supporter.id, session)
             if existing is not None:
                 return Recorded(existing, already_recorded=True)
@@ -374,7 +418,7 @@ class Actions(Lifecycle):
             org_id,
             ordered=False,  # actions stand on their own: no per-campaign sequence to contend for
         )
-        token = self.keys.token(supporter.id) if new_supporter else None
+        token = self.keys.token(supporter.id) if new_supporter and page_digest is None else None
         return Recorded(record, supporter_token=token)
 
     async def _shares_contacts(self, campaign: Campaign, supporter: Supporter) -> bool:
