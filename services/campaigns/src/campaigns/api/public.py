@@ -18,6 +18,7 @@ from campaigns.api.routes import ServiceDep, consent_list, progress
 from campaigns.api.schemas import (
     ActionOut,
     ActionRead,
+    ChallengeOut,
     CheckinIn,
     ConfirmationIn,
     ConfirmationOut,
@@ -59,8 +60,11 @@ ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
         "model": ActionOut,
         "description": "Held until the supporter confirms it by the link e-mailed to them (double opt-in)",
     },
-    400: {"description": "No solved proof-of-work, a used one (replay), or a filled honeypot field"},
-    409: {"description": "The campaign is not taking this action (not active, closed, full, link withdrawn)"},
+    400: {"description": "No valid solved proof-of-work (`challenge-failed`), or a filled honeypot field"},
+    409: {
+        "description": "The campaign is not taking this action (not active, closed, full, link withdrawn), "
+        "or the proof-of-work was used before (`challenge-used`)"
+    },
     429: {"description": "Too many requests from this address (see Retry-After)"},
 }
 SUPPORTER_TOKEN_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -174,6 +178,23 @@ def action_response(recorded: Recorded) -> JSONResponse:
         supporter_token=recorded.supporter_token,
     )
     return JSONResponse(body.model_dump(mode="json"), status_code=status_code)
+
+
+@router.get(
+    "/challenge",
+    response_model=ChallengeOut,
+    summary="A proof-of-work challenge (ALTCHA) to solve before posting an action",
+)
+async def challenge(service: ServiceDep) -> JSONResponse:
+    issued = service.issue_challenge()
+    body = ChallengeOut(
+        algorithm=issued.algorithm,
+        challenge=issued.challenge,
+        maxnumber=issued.maxnumber,
+        salt=issued.salt,
+        signature=issued.signature,
+    )
+    return JSONResponse(body.model_dump(), headers={"Cache-Control": "no-store"})
 
 
 @router.post(

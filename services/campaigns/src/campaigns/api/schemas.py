@@ -476,6 +476,17 @@ SupporterToken = Annotated[
 LinkToken = Annotated[str, StringConstraints(pattern=r"^ac_[A-Za-z0-9_-]{43}$")]
 
 
+class ChallengeOut(BaseModel):
+    """An ALTCHA challenge: find `number` <= `maxnumber` with SHA-256(salt + number) == challenge, then send
+    base64(JSON {algorithm, challenge, number, salt, signature}) as an action's `altcha`."""
+
+    algorithm: Literal["SHA-256"]
+    challenge: str
+    maxnumber: int
+    salt: str = Field(description="Carries the challenge's expiry (`?expires=<unix seconds>`)")
+    signature: str
+
+
 class ConfirmationIn(Strict):
     token: LinkToken = Field(description="The token of the confirmation link e-mailed to the supporter")
 

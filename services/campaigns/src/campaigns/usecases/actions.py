@@ -22,6 +22,7 @@ from campaigns.domain.languages import Localized, localize
 from campaigns.domain.supporters import ConsentPurpose, normalise_email
 from campaigns.repository import ActionRecord, Link, Supporter
 from campaigns.usecases.base import MEMBER_ROLES
+from campaigns.usecases.challenge import Challenges
 from campaigns.usecases.lifecycle import Lifecycle
 from common.auth import Principal
 from common.contracts import campaigns as ev
@@ -87,7 +88,7 @@ class PublicPage:
     embed_origins: tuple[str, ...]
 
 
-class Actions(Lifecycle):
+class Actions(Challenges, Lifecycle):
     """Public action links: the campaign page's facts and recording actions."""
 
     async def _party(self, org_id: UUID) -> tuple[Party, tuple[str, ...]]:
@@ -259,9 +260,6 @@ class Actions(Lifecycle):
     ) -> Recorded:
         """Record the action (double opt-in, `usecases.verification`, holds some for confirmation)."""
         return await self._record(session, campaign, link, action, look_up=look_up)
-
-    async def verify_challenge(self, altcha: str | None, honeypot: str | None) -> None:
-        """Refuse a public action without a solved proof-of-work (`usecases.challenge`)."""
 
     async def _check_taking(self, link: Link, campaign: Campaign, kind: ActionKind) -> None:
         """409 unless the campaign takes `kind` actions now through this link."""
