@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from campaigns.aggregator import Aggregator
 from campaigns.api import public, routes
+from campaigns.api.embedding import install_cors
 from campaigns.api.ratelimit import RateLimiter
 from campaigns.config import SERVICE, Settings
 from campaigns.messaging.publishers import declare_publishers
@@ -110,6 +111,7 @@ def create_app(
         tracer_provider=tracer_provider,
         max_body_bytes=MAX_BODY_BYTES,
     )
+    install_cors(app)  # each link's organization's embed_origins may call its public API
     app.include_router(routes.router)
     app.include_router(public.router)
     app.include_router(pages.router)  # the supporter pages (HTML), campaigns.pages

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import uuid
 
-from campaigns_world import CampaignsWorld, problem
+from campaigns_world import CampaignsWorld, problem, supporter
 
+from campaigns.api.embedding import frame_ancestors
 from eventually import eventually
 
 FRENCH = {
@@ -138,3 +139,50 @@ async def test_an_organization_profile_refuses_what_is_not_an_https_origin_or_ad
             f"/v1/organizations/{owner.id}", json=bad, headers=owner.headers
         )
         problem(response, 422)
+
+
+async def test_only_the_organizations_embed_origins_may_call_its_links_api_from_a_browser(
+    cw: CampaignsWorld,
+) -> None:
+    owner = await cw.org("owner")
+    allowed = "https://owner.example.org"
+    response = await cw.identity.http.patch(
+        f"/v1/organizations/{owner.id}", json={"embed_origins": [allowed]}, headers=owner.headers
+    )
+    assert response.status_code == 200, response.text
+    ref = await cw.link_of((await cw.launched(owner))["id"], owner)
+
+    async def projected() -> bool:
+        return allowed in await cw.service.embed_origins(ref)
+
+    await eventually(projected, within=60, message="the embed origins in the campaigns service")
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"}
+    ok = await cw.campaigns.options(
+        f"/v1/public/links/{ref}/signatures", headers={"Origin": allowed, **preflight}
+    )
+    assert ok.status_code == 204, ok.text
+    assert ok.headers["access-control-allow-origin"] == allowed
+    assert "POST" in ok.headers["access-control-allow-methods"]
+    assert "content-type" in ok.headers["access-control-allow-headers"].lower()
+    signed = await cw.campaigns.post(
+        f"/v1/public/links/{ref}/signatures", json={"supporter": supporter()}, headers={"Origin": allowed}
+    )
+    assert signed.status_code == 201, signed.text
+    assert signed.headers["access-control-allow-origin"] == allowed
+
+    stranger = "https://elsewhere.example.com"
+    refused = await cw.campaigns.options(
+        f"/v1/public/links/{ref}/signatures", headers={"Origin": stranger, **preflight}
+    )
+    problem(refused, 403)
+    assert "access-control-allow-origin" not in refused.headers
+    read = await cw.campaigns.get(f"/v1/public/links/{ref}", headers={"Origin": stranger})
+    assert read.status_code == 200
+    assert "access-control-allow-origin" not in read.headers
+    other_link = await cw.campaigns.options(
+        "/v1/public/links/unknown-ref/signatures", headers={"Origin": allowed, **preflight}
+    )
+    problem(other_link, 403)
+    challenge = await cw.campaigns.get("/v1/public/challenge", headers={"Origin": stranger})
+    assert challenge.headers["access-control-allow-origin"] == "*"
+    assert frame_ancestors(await cw.service.embed_origins(ref)) == f"frame-ancestors 'self' {allowed}"
