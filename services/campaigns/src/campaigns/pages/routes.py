@@ -9,12 +9,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.datastructures import FormData, UploadFile
 
 from campaigns.api.ratelimit import limit_public
 from campaigns.api.routes import ServiceDep
@@ -29,6 +30,7 @@ from campaigns.pages.security import (
     same_site_post,
     valid_form_token,
 )
+from campaigns.service import CampaignService
 from common.errors import DomainError, Gone, InvalidInput, NotFound
 
 HERE = Path(__file__).parent
@@ -80,6 +82,22 @@ class Static:
 
 static = Static(STATIC_DIR)
 catalogues()  # compile the catalogues at start-up: a broken .po fails the service at once
+
+
+async def _form(request: Request) -> FormData | None:
+    """The page forms' fields (`application/x-www-form-urlencoded`, the only encoding they use), or
+    None for anything else (answered 400)."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/x-www-form-urlencoded":
+        return None
+    try:
+        text = (await request.body()).decode("utf-8")
+        pairs: list[tuple[str, str | UploadFile]] = list(
+            parse_qsl(text, keep_blank_values=True, strict_parsing=False, max_num_fields=200)
+        )
+        return FormData(pairs)
+    except (UnicodeDecodeError, ValueError):
+        return None
 
 
 def _secret(request: Request) -> bytes:
@@ -144,7 +162,7 @@ def _csp_for(view: Mapping[str, Any], *, embed: bool) -> str:
     logo = origin_of(organization.get("logo_url"))
     ancestors: list[str] | None = None
     if embed:
-        ancestors = [o for o in (origin_of(x) for x in view.get("embed_origins") or []) if o]
+        ancestors = ["'self'", *(o for o in (origin_of(x) for x in view.get("embed_origins") or []) if o)]
     return content_security_policy(frame_ancestors=ancestors, images=(logo,) if logo else ())
 
 
@@ -195,7 +213,9 @@ async def _show(request: Request, ref: str, service: Any, *, embed: bool) -> HTM
 
 async def _post(request: Request, ref: str, service: Any, *, embed: bool) -> HTMLResponse:
     purpose = "embed" if embed else "page"
-    form = await request.form()
+    form = await _form(request)
+    if form is None:
+        return _error_page(Translator(_language(request, None)), 400, "invalid")
     try:
         view, translator = await _view(service, ref, request)
     except NotFound:
@@ -213,15 +233,18 @@ async def _post(request: Request, ref: str, service: Any, *, embed: bool) -> HTM
         return _render("thanks.html", translator, csp=csp, pending=False, recorded=None, **context)
     kind = view["kind"]
     submission = views.read_form(kind, form, context["consents"])
-    model_fields = views.ACTION_OF[kind][1].model_fields
-    for name, value in (("altcha", form.get("altcha")), ("website", ""), ("language", translator.language)):
-        if name in model_fields and isinstance(value, str) and (value or name == "website"):
-            submission.body[name] = value
     model = views.validate(kind, submission)
     problem: str | None = None
     if model is not None:
+        altcha = form.get("altcha")
         try:
-            outcome = await views.submit(service, ref, kind, model, {"request": request})
+            outcome = await views.submit(
+                service,
+                ref,
+                views.action_input(kind, model, translator.language),
+                altcha=altcha if isinstance(altcha, str) and altcha else None,
+                key=_idempotency_key(form),
+            )
         except DomainError as exc:
             problem = _problem_key(exc)
         else:
@@ -230,8 +253,8 @@ async def _post(request: Request, ref: str, service: Any, *, embed: bool) -> HTM
                 translator,
                 csp=csp,
                 pending=outcome.pending,
-                recorded=outcome.body,
-                supporter_token=outcome.body.get("supporter_token"),
+                already=outcome.already_recorded,
+                supporter_token=outcome.supporter_token,
                 **context,
             )
     return _render(
@@ -244,6 +267,13 @@ async def _post(request: Request, ref: str, service: Any, *, embed: bool) -> HTM
         problem=problem,
         **context,
     )
+
+
+def _idempotency_key(form: Any) -> str | None:
+    """The form token is unique per page view: a form sent twice (a double click, a reload after a
+    lost answer) records once and answers as the first time."""
+    token = form.get("form_token")
+    return f"page:{token[:120]}" if isinstance(token, str) else None
 
 
 def _problem_key(exc: DomainError) -> str:
@@ -415,26 +445,10 @@ async def widget_strings(request: Request) -> Response:
 # ---- confirmation of a pending action (double opt-in) --------------------------------------------
 
 
-async def _confirm_use_case(service: Any, token: str) -> dict[str, Any]:
-    """Confirms through the JSON API's own confirmation route (`POST /v1/public/confirmations`)."""
-    from campaigns.api import public
-
-    route = getattr(public, "confirm_action", None) or getattr(public, "confirm", None)
-    if route is None:
-        raise NotFound("confirmations are not available")
-    import inspect
-    import json
-
-    params = inspect.signature(route).parameters
-    body_type = params["body"].annotation if "body" in params else None
-    model = getattr(public, str(body_type), None) if isinstance(body_type, str) else body_type
-    body = model(token=token) if model is not None else {"token": token}
-    result = await route(body=body, service=service)
-    if isinstance(result, Response):
-        data: dict[str, Any] = json.loads(bytes(result.body))
-        return data
-    dumped: dict[str, Any] = json.loads(result.model_dump_json())
-    return dumped
+async def _confirm_use_case(service: CampaignService, token: str) -> dict[str, Any]:
+    """Confirms through the same use case as `POST /v1/public/confirmations`."""
+    confirmed = await service.confirm_action(token)
+    return {"status": "confirmed", "campaign_id": str(confirmed.campaign_id), "link_ref": confirmed.link_ref}
 
 
 @router.get("/confirm/{token}", response_class=HTMLResponse)
@@ -452,7 +466,9 @@ async def confirmation_page(token: Token, request: Request) -> HTMLResponse:
 @router.post("/confirm/{token}", response_class=HTMLResponse, dependencies=[Depends(limit_public)])
 async def confirm(token: Token, request: Request, service: ServiceDep) -> HTMLResponse:
     translator = Translator(_language(request, None))
-    form = await request.form()
+    form = await _form(request)
+    if form is None:
+        return _error_page(Translator(_language(request, None)), 400, "invalid")
     sent = form.get("form_token")
     if not same_site_post(request) or not valid_form_token(
         _secret(request), sent if isinstance(sent, str) else None, "confirm", token
@@ -461,10 +477,12 @@ async def confirm(token: Token, request: Request, service: ServiceDep) -> HTMLRe
     try:
         result = await _confirm_use_case(service, token)
     except DomainError as exc:
-        if exc.status == 409:
-            return _render("confirm.html", translator, token=token, confirmed="already", result={})
-        key = "link-expired" if exc.status in (404, 410) else "invalid"
-        return _error_page(translator, exc.status if exc.status in (404, 410) else 400, key)
+        if exc.status == 409 and exc.code == "already-confirmed":
+            result = {"link_ref": exc.extensions.get("link_ref")}
+            return _render("confirm.html", translator, token=token, confirmed="already", result=result)
+        if exc.status in (404, 410):
+            return _error_page(translator, exc.status, "link-expired")
+        return _error_page(translator, exc.status, _problem_key(exc))
     status = "already" if result.get("status") == "already_confirmed" else "confirmed"
     return _render("confirm.html", translator, token=token, confirmed=status, result=result)
 
@@ -509,7 +527,9 @@ def _checked_form(request: Request, form: Any, token: str) -> bool:
 @router.post("/me/{token}/consents", response_class=HTMLResponse, dependencies=[Depends(limit_public)])
 async def withdraw_consents(token: Token, request: Request, service: ServiceDep) -> HTMLResponse:
     translator = Translator(_language(request, None))
-    form = await request.form()
+    form = await _form(request)
+    if form is None:
+        return _error_page(Translator(_language(request, None)), 400, "invalid")
     if not _checked_form(request, form, token):
         return _error_page(translator, 403, "form-expired")
     purposes = []
@@ -532,7 +552,9 @@ async def withdraw_consents(token: Token, request: Request, service: ServiceDep)
 @router.post("/me/{token}/erasure", response_class=HTMLResponse, dependencies=[Depends(limit_public)])
 async def erase_me(token: Token, request: Request, service: ServiceDep) -> Response:
     translator = Translator(_language(request, None))
-    form = await request.form()
+    form = await _form(request)
+    if form is None:
+        return _error_page(Translator(_language(request, None)), 400, "invalid")
     if not _checked_form(request, form, token):
         return _error_page(translator, 403, "form-expired")
     if form.get("confirm_erasure") != "yes":

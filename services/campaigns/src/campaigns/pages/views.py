@@ -18,8 +18,8 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
 from campaigns.api import public, schemas
-from campaigns.domain.campaigns import CampaignKind
-from campaigns.service import CampaignService
+from campaigns.domain.campaigns import ActionKind, CampaignKind
+from campaigns.service import ActionInput, CampaignService, SupporterInput
 from common.errors import DomainError
 
 SUPPORTER_FIELDS = ("first_name", "last_name", "email", "postal_code", "country")
@@ -38,17 +38,10 @@ ACTION_OF: dict[str, tuple[str, type[BaseModel], Callable[..., Any]]] = {
 async def campaign_view(service: CampaignService, ref: str, language: str, settings: Any) -> dict[str, Any]:
     """The public campaign as the JSON API gives it (in `language` where the API translates), with the
     organization's allowed embedding origins (not part of the public answer) under `embed_origins`."""
-    public_page = getattr(service, "public_page", None)
-    builder = getattr(public, "public_campaign_of", None)
-    if public_page is not None and builder is not None:
-        page = await public_page(ref, language)
-        answer = builder(page, bool(getattr(settings, "public_challenge_required", False)))
-        view: dict[str, Any] = json.loads(answer.model_dump_json())
-        view["embed_origins"] = list(getattr(page.organization, "embed_origins", None) or [])
-        return view
-    legacy = await public.public_campaign(ref=ref, service=service)  # type: ignore[call-arg]
-    view = json.loads(legacy.model_dump_json())
-    view["embed_origins"] = []
+    page = await service.public_page(ref, language)
+    answer = public.public_campaign_of(page, bool(getattr(settings, "public_challenge_required", False)))
+    view: dict[str, Any] = json.loads(answer.model_dump_json())
+    view["embed_origins"] = list(page.embed_origins)
     return view
 
 
@@ -114,24 +107,58 @@ def validate(kind: str, submission: Submission) -> BaseModel | None:
 class Outcome:
     """What happened to a form's action: recorded, pending its e-mailed confirmation, or refused."""
 
-    status: int
-    body: dict[str, Any]
+    pending: bool
+    already_recorded: bool
+    supporter_token: str | None
 
-    @property
-    def pending(self) -> bool:
-        return self.status == 202 or self.body.get("status") == "pending_confirmation"
+
+def action_input(kind: str, model: Any, language: str) -> ActionInput:
+    """The use case's input from a validated body, as the JSON API's action routes build it."""
+    s = model.supporter
+    extra: dict[str, Any] = {}
+    if kind == CampaignKind.LETTER.value:
+        extra["details"] = {k: v for k, v in {"subject": model.subject, "body": model.body}.items() if v}
+    elif kind == CampaignKind.STORY_COLLECTION.value:
+        extra["story"] = {"title": model.title, "body": model.body, "name_form": model.name_form.value}
+    elif kind == CampaignKind.SHARE.value:
+        extra["details"] = {"platform": model.platform}
+    return ActionInput(
+        kind=ActionKind(ACTION_OF[kind][0]),
+        supporter=SupporterInput(
+            email=str(s.email),
+            first_name=s.first_name,
+            last_name=s.last_name,
+            postal_code=s.postal_code,
+            country=s.country,
+        ),
+        consents=dict(model.consents),
+        language=language,
+        **extra,
+    )
 
 
 async def submit(
-    service: CampaignService, ref: str, kind: str, model: BaseModel, extra: dict[str, Any]
+    service: CampaignService, ref: str, action: ActionInput, *, altcha: str | None, key: str | None
 ) -> Outcome:
-    """Posts the action through the JSON API's own route function; a refusal raises its DomainError."""
-    _, _, route = ACTION_OF[kind]
-    accepted = inspect.signature(route).parameters
-    kwargs: dict[str, Any] = {"ref": ref, "body": model, "service": service, "key": None}
-    kwargs.update({k: v for k, v in extra.items() if k in accepted})
-    response = await route(**kwargs)
-    return Outcome(status=response.status_code, body=json.loads(bytes(response.body)))
+    """Records the action through the same use case as the JSON API; a refusal raises its DomainError.
+
+    With JavaScript the page has solved the proof-of-work and `altcha` is verified and spent as on the
+    JSON API. Without it (no script can solve a challenge), the signed form token, the same-site check,
+    the honeypot (checked by the route), the rate limit and the e-mailed confirmation stand in.
+    """
+    record: Any = service.record_action
+    accepted = inspect.signature(record).parameters
+    kwargs: dict[str, Any] = {"ref": ref, "action": action, "idempotency_key": key}
+    if "altcha" in accepted:
+        kwargs["altcha"] = altcha
+        kwargs["honeypot"] = ""
+        kwargs["challenge"] = bool(altcha)
+    recorded = await record(**kwargs)
+    return Outcome(
+        pending=bool(getattr(recorded, "pending", False)),
+        already_recorded=recorded.already_recorded,
+        supporter_token=recorded.supporter_token,
+    )
 
 
 def remaining_seats(view: dict[str, Any]) -> int | None:

@@ -1,0 +1,155 @@
+"""The supporter pages over plain HTTP: forged and malformed posts refused, the honeypot, the security
+headers, cacheable static files and the widget's size (on the same stack as the browser tests)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from browser.pages_world import World
+
+WIDGET_BUDGET_BYTES = 20 * 1024
+
+
+@pytest.fixture
+async def http(world: World) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=world.campaigns, timeout=30) as client:
+        yield client
+
+
+async def form_token(http: httpx.AsyncClient, path: str) -> str:
+    page = await http.get(path)
+    assert page.status_code == 200, page.text
+    found = re.search(r'name="form_token" value="([^"]+)"', page.text)
+    assert found is not None
+    return found.group(1)
+
+
+def supporter(email: str, **extra: str) -> dict[str, str]:
+    return {"first_name": "Test", "email": email, **extra}
+
+
+async def test_a_post_from_another_site_is_refused(http: httpx.AsyncClient, world: World) -> None:
+    path = f"/p/{world.refs['letter']}"
+    token = await form_token(http, path)
+
+    forged = await http.post(
+        path,
+        data={"form_token": token, **supporter("forged@example.net")},
+        headers={"origin": "https://elsewhere.example", "sec-fetch-site": "cross-site"},
+    )
+
+    assert forged.status_code == 403
+    assert "text/html" in forged.headers["content-type"]
+
+
+async def test_a_post_without_a_valid_form_token_is_refused(http: httpx.AsyncClient, world: World) -> None:
+    path = f"/p/{world.refs['letter']}"
+    token = await form_token(http, f"/p/{world.refs['event']}")  # another link's form
+
+    for data in ({}, {"form_token": "1.2.3"}, {"form_token": token}):
+        answer = await http.post(path, data={**data, **supporter("tokenless@example.net")})
+        assert answer.status_code == 403, data
+
+
+async def test_a_post_that_is_not_a_form_is_a_400_page(http: httpx.AsyncClient, world: World) -> None:
+    path = f"/p/{world.refs['letter']}"
+    as_json = await http.post(path, json={"first_name": "x"})
+    not_utf8 = await http.post(
+        path, content=b"first_name=%FF\xff", headers={"content-type": "application/x-www-form-urlencoded"}
+    )
+
+    assert as_json.status_code == 400
+    assert not_utf8.status_code == 400
+
+
+async def test_a_filled_honeypot_is_thanked_and_ignored(http: httpx.AsyncClient, world: World) -> None:
+    path = f"/p/{world.refs['letter']}"
+    bot = await http.post(
+        path,
+        data={
+            "form_token": await form_token(http, path),
+            "website": "https://spam.example",
+            **supporter("pot@example.net"),
+        },
+    )
+    assert bot.status_code == 200
+    assert "data-thanks" in bot.text
+
+    person = await http.post(
+        path, data={"form_token": await form_token(http, path), **supporter("pot@example.net")}
+    )
+
+    assert person.status_code == 200
+    assert "/me/" in person.text  # a new supporter: the bot's post recorded nobody
+
+
+async def test_an_invalid_form_names_the_field_and_keeps_the_input(
+    http: httpx.AsyncClient, world: World
+) -> None:
+    path = f"/p/{world.refs['letter']}"
+    answer = await http.post(
+        path,
+        data={"form_token": await form_token(http, path), **supporter("not-an-address", last_name="Lopes")},
+    )
+
+    assert answer.status_code == 422
+    assert 'id="email-error"' in answer.text
+    assert re.search(r'aria-describedby="[^"]*email-error', answer.text)
+    assert 'value="Lopes"' in answer.text
+
+
+async def test_pages_send_a_strict_content_security_policy(http: httpx.AsyncClient, world: World) -> None:
+    page = await http.get(f"/p/{world.refs['petition']}")
+    embed = await http.get(f"/p/{world.refs['petition']}/embed")
+
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self';" in policy
+    assert "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy
+    assert "<script>" not in page.text  # no inline script
+    assert f"frame-ancestors 'self' {world.allowed.origin}" in embed.headers["content-security-policy"]
+    assert world.other.origin not in embed.headers["content-security-policy"]
+
+
+async def test_unknown_links_get_a_404_page(http: httpx.AsyncClient) -> None:
+    answer = await http.get("/p/nosuchlink0", headers={"accept-language": "pt-PT,pt;q=0.9"})
+
+    assert answer.status_code == 404
+    assert 'lang="pt"' in answer.text
+
+
+async def test_static_files_are_cacheable_and_the_widget_is_small(http: httpx.AsyncClient) -> None:
+    for path in ("/static/pages.css", "/static/pages.js", "/widget.js"):
+        first = await http.get(path)
+        assert first.status_code == 200
+        assert "max-age=" in first.headers["cache-control"]
+        again = await http.get(path, headers={"if-none-match": first.headers["etag"]})
+        assert again.status_code == 304
+
+    widget = await http.get("/widget.js")
+    assert len(widget.content) < WIDGET_BUDGET_BYTES
+
+
+async def test_the_calendar_file_is_only_for_events(http: httpx.AsyncClient, world: World) -> None:
+    event = await http.get(f"/p/{world.refs['event']}/event.ics")
+    petition = await http.get(f"/p/{world.refs['petition']}/event.ics")
+
+    assert event.status_code == 200
+    assert event.headers["content-type"].startswith("text/calendar")
+    assert petition.status_code == 404
+
+
+async def test_the_confirmation_and_own_pages_refuse_unknown_tokens(http: httpx.AsyncClient) -> None:
+    confirm = await http.get("/confirm/unknown-token-123")
+    token = re.search(r'name="form_token" value="([^"]+)"', confirm.text)
+    assert token is not None
+    confirmed = await http.post("/confirm/unknown-token-123", data={"form_token": token.group(1)})
+    mine = await http.get("/me/unknown-token-123")
+
+    assert confirm.status_code == 200  # a GET shows a button and confirms nothing
+    assert confirmed.status_code == 404
+    assert mine.status_code == 404
