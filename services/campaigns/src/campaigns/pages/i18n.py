@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from functools import cache
 from gettext import GNUTranslations, NullTranslations
 from pathlib import Path
@@ -101,7 +102,12 @@ class Translator:
         return format_decimal(value, locale=BABEL_LOCALES[self.language])
 
     def percent(self, value: float) -> str:
-        return format_percent(value / 100, locale=BABEL_LOCALES[self.language], format="#,##0.#%")
+        # The locale's own pattern ("37,5 %" in French), with at most one decimal.
+        return format_percent(
+            Decimal(str(round(value, 1))) / 100,
+            locale=BABEL_LOCALES[self.language],
+            decimal_quantization=False,
+        )
 
     def datetime(self, moment: datetime, zone: str | None = None) -> str:
         tz = ZoneInfo(zone) if zone else None

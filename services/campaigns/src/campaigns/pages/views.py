@@ -23,6 +23,7 @@ from campaigns.service import ActionInput, CampaignService, SupporterInput
 from common.errors import DomainError
 
 SUPPORTER_FIELDS = ("first_name", "last_name", "email", "postal_code", "country")
+FORM_ORDER = (*SUPPORTER_FIELDS, "subject", "body", "title", "name_form", "consents", "platform")
 CONSENT_PREFIX = "consent_"
 
 # The action a hosted page posts for each kind (an event's page takes RSVPs; check-ins are at the door).
@@ -98,8 +99,12 @@ def validate(kind: str, submission: Submission) -> BaseModel | None:
     try:
         return model.model_validate(submission.body)
     except ValidationError as exc:
+        found: dict[str, str] = {}
         for error in exc.errors(include_url=False, include_input=False):
-            submission.errors.setdefault(field_of(error["loc"]), error["type"])
+            found.setdefault(field_of(error["loc"]), error["type"])
+        # In the order the fields come in the form, so that the error summary reads top to bottom.
+        order = {name: index for index, name in enumerate(FORM_ORDER)}
+        submission.errors.update(sorted(found.items(), key=lambda item: order.get(item[0], len(order))))
         return None
 
 
