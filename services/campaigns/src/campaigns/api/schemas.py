@@ -387,7 +387,7 @@ class _ActionIn(Strict):
         description="The solved proof-of-work (ALTCHA payload, base64) of a challenge from "
         "GET /v1/public/challenge; required unless the service turned the challenge off",
     )
-    website: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+    website: Annotated[str, StringConstraints(max_length=200), ONE_LINE] | None = Field(
         None, description="Leave empty: a form field hidden from people (a filled one marks a robot)"
     )
 
