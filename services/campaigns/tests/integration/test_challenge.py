@@ -119,3 +119,23 @@ async def test_with_the_challenge_turned_off_no_solution_is_needed(cw: Campaigns
     ref = await cw.link_of((await cw.launched(owner))["id"], owner)
     assert (await cw.public(ref))["challenge_required"] is False
     assert (await cw.act(ref)).status_code == 201
+
+
+async def test_a_retried_request_with_its_idempotency_key_replays_without_a_new_solution(
+    cw: CampaignsWorld, guarded: httpx.AsyncClient
+) -> None:
+    owner = await cw.org("owner")
+    ref = await cw.link_of((await cw.launched(owner))["id"], owner)
+    body = {"supporter": supporter(), "altcha": await solved(guarded)}
+    headers = {"Idempotency-Key": "retry-1"}
+    first = await guarded.post(f"/v1/public/links/{ref}/signatures", json=body, headers=headers)
+    retry = await guarded.post(f"/v1/public/links/{ref}/signatures", json=body, headers=headers)
+
+    assert first.status_code == 201, first.text
+    assert retry.status_code == 201, retry.text
+    assert retry.json()["replayed"] is True
+    assert retry.json()["action"]["id"] == first.json()["action"]["id"]
+    other = {**body, "supporter": supporter()}  # the same key and solution for another request: refused
+    assert (
+        await guarded.post(f"/v1/public/links/{ref}/signatures", json=other, headers=headers)
+    ).status_code == 409

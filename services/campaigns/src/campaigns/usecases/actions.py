@@ -193,8 +193,6 @@ class Actions(Challenges, Lifecycle):
 
         With `challenge` (every public form), the solved proof-of-work `altcha` is verified and spent
         when the service requires it, and a filled `honeypot` is refused."""
-        if challenge:
-            await self.verify_challenge(altcha, honeypot)
         link, campaign = await self._action_link(ref)
         await self._check_taking(link, campaign, action.kind)
         action = replace(action, language=localize(campaign, action.language).language)
@@ -216,6 +214,13 @@ class Actions(Challenges, Lifecycle):
                 "language": action.language,
             }
         )
+
+        if challenge:
+            # A retry of a request that passed (same key, same body) replays without a new proof-of-work.
+            replay = await self._replayable(scope_key, fingerprint) if scope_key is not None else None
+            if replay is not None:
+                return replay
+            await self.verify_challenge(altcha, honeypot)
 
         # First try as if this were a new supporter with a fresh key (what a surge of new supporters is):
         # inserts only, no reads. A unique index refuses a known supporter or a used key, the
@@ -275,6 +280,20 @@ class Actions(Challenges, Lifecycle):
                     "the organization behind this link no longer takes part in the coalition",
                     organization_id=str(link.org_id),
                 )
+
+    async def _replayable(self, scope_key: str, fingerprint: str) -> Recorded | None:
+        """The first result of this very request, when it was recorded under this key (a read only)."""
+        saved = await self.repo.get_idempotent(scope_key)
+        if saved is None or "action" not in saved or saved["expires_at"] <= utcnow():
+            return None
+        if saved["fingerprint"] != fingerprint:
+            return None  # refused with 422 in the transaction, once the proof-of-work is checked
+        return Recorded(
+            ActionRecord.of(saved["action"]),
+            already_recorded=saved["already_recorded"],
+            replayed=True,
+            pending=saved.get("pending", False),
+        )
 
     async def _replay(self, scope_key: str, fingerprint: str, session: Session) -> Recorded | None:
         saved = await self.repo.get_idempotent(scope_key, session)
