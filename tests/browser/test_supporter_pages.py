@@ -171,6 +171,13 @@ async def test_sign_a_petition_with_the_keyboard_then_confirm_from_the_email(
 
     await eventually(counted, within=30, interval=0.5, message="the confirmed signature counted")
 
+    # The same e-mail links to the supporter's own page.
+    mail = "\n".join(world.mail_to("lea.keyboard@example.net"))
+    own = re.search(r"/me/([A-Za-z0-9_.~-]+)", mail)
+    assert own is not None, mail
+    await visit.goto(f"{world.campaigns}/me/{own.group(1)}")
+    assert await page.locator("text=lea.keyboard@example.net").count() == 1
+
 
 # ---- languages -----------------------------------------------------------------------------------
 
@@ -323,6 +330,10 @@ async def test_the_iframe_on_an_allowed_site_and_refused_elsewhere(visit: Visit,
     frame = page.frame_locator("iframe")
     assert await frame.locator("h1").inner_text() == title
     await accessible(page, "iframe")
+    await frame.get_by_label("First name").fill("Framed")
+    await frame.get_by_label("E-mail address").fill("framed.signer@example.net")
+    await frame.locator("button.primary").click()
+    await frame.locator("[data-thanks]").wait_for()  # the form works inside the frame (no cookie needed)
 
     await visit.goto(f"{world.other.origin}/iframe?ref={world.refs['petition']}")
     embedded = page.frames[1]
