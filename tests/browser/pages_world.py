@@ -261,14 +261,16 @@ def _campaigns(starts: datetime, deadline: str) -> dict[str, dict[str, Any]]:
             },
             "goal": goal("story", 100),
         },
-        "share": {
+        "share": {  # a campaign written in Spanish: its default language
             "kind": "share",
-            "title": "Share the screening petition",
-            "summary": "Every share brings new signatures.",
+            "title": "Comparte la petición del cribado neonatal",
+            "summary": "Cada vez que se comparte llegan nuevas firmas.",
             "details": {
-                "message": "Newborn screening saves lives: sign for every rare disease.",
+                "message": "El cribado neonatal salva vidas: firma por cada enfermedad rara.",
                 "link": "https://example.org/screening",
             },
             "goal": goal("share", 300),
+            "default_language": "es",
+            "translations": {"en": {"title": "Share the screening petition"}},
         },
     }

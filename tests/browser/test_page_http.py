@@ -115,6 +115,23 @@ async def test_pages_send_a_strict_content_security_policy(http: httpx.AsyncClie
     assert world.other.origin not in embed.headers["content-security-policy"]
 
 
+async def test_without_a_choice_the_page_speaks_the_campaigns_language(
+    http: httpx.AsyncClient, world: World
+) -> None:
+    path = f"/p/{world.refs['share']}"
+    default = await http.get(path)
+    asked = await http.get(path, headers={"accept-language": "en-GB,en;q=0.9"})
+    german = await http.get(path, params={"lang": "de"}, headers={"accept-language": "en"})
+
+    assert '<html lang="es">' in default.text
+    assert "Comparte la petición del cribado neonatal" in default.text
+    assert '<html lang="en">' in asked.text
+    assert "Share the screening petition" in asked.text  # the campaign's English title
+    assert "El cribado neonatal salva vidas" in asked.text  # not translated: the default language's
+    assert '<html lang="de">' in german.text  # ?lang= wins over the browser
+    assert german.headers["content-language"] == "de"
+
+
 async def test_unknown_links_get_a_404_page(http: httpx.AsyncClient) -> None:
     answer = await http.get("/p/nosuchlink0", headers={"accept-language": "pt-PT,pt;q=0.9"})
 

@@ -278,7 +278,7 @@ async def test_an_anonymous_story(visit: Visit, world: World) -> None:
 
 async def test_a_share_is_recorded_and_the_share_links_follow(visit: Visit, world: World) -> None:
     page = visit.page
-    await visit.goto(world.page("share", "?lang=en"))
+    await visit.goto(world.page("share", "?lang=en"))  # the campaign is in Spanish; the page in English
     await page.get_by_label("First name").fill("Noor")
     await page.get_by_label("E-mail address").fill("noor.share@example.net")
     await accessible(page, "share")

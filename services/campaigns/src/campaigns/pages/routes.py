@@ -148,10 +148,7 @@ async def _view(service: Any, ref: str, request: Request) -> tuple[dict[str, Any
     # campaign, so it is read once in the asked-for language and once more only if that falls back.
     asked = _language(request, None)
     view = await views.campaign_view(service, ref, asked, request.app.state.settings)
-    has_choice = request.query_params.get("lang") in LANGUAGES or any(
-        tag in LANGUAGES for tag in (request.headers.get("accept-language") or "").lower().split(",")
-    )
-    language = asked if has_choice else _language(request, view.get("default_language"))
+    language = _language(request, view.get("default_language"))  # differs only when nothing was asked
     if language != asked:
         view = await views.campaign_view(service, ref, language, request.app.state.settings)
     return view, Translator(language)
