@@ -170,3 +170,52 @@ async def test_the_confirmation_and_own_pages_refuse_unknown_tokens(http: httpx.
     assert confirm.status_code == 200  # a GET shows a button and confirms nothing
     assert confirmed.status_code == 404
     assert mine.status_code == 404
+
+
+JUNK_BODIES: list[tuple[str, bytes]] = [
+    ("application/x-www-form-urlencoded", b""),
+    ("application/x-www-form-urlencoded", b"&&&=&=="),
+    ("application/x-www-form-urlencoded", b"first_name=" + b"x" * 30_000),
+    ("application/x-www-form-urlencoded", b"form_token=" + b"9" * 500 + b"&email=a%00b"),
+    ("application/x-www-form-urlencoded", "first_name=\u202e\u0000&consent_publish_story=x".encode()),
+    ("application/x-www-form-urlencoded", b"withdraw=not-a-purpose&confirm_erasure=yes"),
+    ("multipart/form-data; boundary=x", b"--x\r\n\r\n--x--"),
+    ("text/plain", b"\xff\xfe"),
+]
+
+
+async def test_junk_never_breaks_a_page(http: httpx.AsyncClient, world: World) -> None:
+    ref = world.refs["story_collection"]
+    posts = [
+        f"/p/{ref}",
+        f"/p/{ref}/embed",
+        "/confirm/abcdefgh",
+        "/me/abcdefgh/consents",
+        "/me/abcdefgh/erasure",
+    ]
+    token = await form_token(http, f"/p/{ref}")
+    failures = []
+    for path in posts:
+        for kind, body in JUNK_BODIES:
+            answer = await http.post(path, content=body, headers={"content-type": kind})
+            if not 400 <= answer.status_code < 500:
+                failures.append((path, kind, body[:40], answer.status_code))
+        valid_token_junk = await http.post(
+            path,
+            data={"form_token": token, "name_form": "nobody", "email": "x" * 300, "first_name": "\u0007"},
+        )
+        if valid_token_junk.status_code >= 500:
+            failures.append((path, "junk fields", b"", valid_token_junk.status_code))
+    for path in (
+        "/p/short",
+        "/p/" + "x" * 40,
+        "/p/bad%20ref!!",
+        "/me/%00",
+        "/confirm/" + "y" * 400,
+        "/static/../x.css",
+    ):
+        answer = await http.get(path)
+        if not 400 <= answer.status_code < 500:
+            failures.append((path, "GET", b"", answer.status_code))
+
+    assert failures == []
