@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
@@ -109,9 +109,12 @@ class Translator:
             decimal_quantization=False,
         )
 
-    def datetime(self, moment: datetime, zone: str | None = None) -> str:
+    def date_time(self, moment: datetime, zone: str | None = None) -> str:
         tz = ZoneInfo(zone) if zone else None
         return format_datetime(moment, format="full", tzinfo=tz, locale=BABEL_LOCALES[self.language])
+
+    def date(self, moment: datetime) -> str:
+        return format_date(moment, format="long", locale=BABEL_LOCALES[self.language])
 
     def globals(self) -> dict[str, Any]:
         return {
@@ -119,6 +122,7 @@ class Translator:
             "ngettext": self.ngettext,
             "fmt_number": self.number,
             "fmt_percent": self.percent,
-            "fmt_datetime": self.datetime,
+            "fmt_datetime": self.date_time,
+            "fmt_date": self.date,
             "lang": self.language,
         }
