@@ -219,7 +219,7 @@ async def _post(request: Request, ref: str, service: Any, *, embed: bool) -> HTM
         return _error_page(Translator(_language(request, None)), 404, "page-not-found")
     csp = _csp_for(view, embed=embed)
     token = form.get("form_token")
-    if not same_site_post(request) or not valid_form_token(
+    if not same_site_post(request, origin_of(_public_base(request))) or not valid_form_token(
         _secret(request), token if isinstance(token, str) else None, purpose, ref
     ):
         return _error_page(translator, 403, "form-expired")
@@ -467,7 +467,7 @@ async def confirm(token: Token, request: Request, service: ServiceDep) -> HTMLRe
     if form is None:
         return _error_page(Translator(_language(request, None)), 400, "invalid")
     sent = form.get("form_token")
-    if not same_site_post(request) or not valid_form_token(
+    if not same_site_post(request, origin_of(_public_base(request))) or not valid_form_token(
         _secret(request), sent if isinstance(sent, str) else None, "confirm", token
     ):
         return _error_page(translator, 403, "form-expired")
@@ -516,7 +516,7 @@ async def my_page(token: Token, request: Request, service: ServiceDep) -> HTMLRe
 
 def _checked_form(request: Request, form: Any, token: str) -> bool:
     sent = form.get("form_token")
-    return same_site_post(request) and valid_form_token(
+    return same_site_post(request, origin_of(_public_base(request))) and valid_form_token(
         _secret(request), sent if isinstance(sent, str) else None, "me", token
     )
 

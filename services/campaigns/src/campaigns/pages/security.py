@@ -57,15 +57,19 @@ def valid_form_token(
     return hmac.compare_digest(mac, _mac(secret, purpose, target, issued, nonce))
 
 
-def same_site_post(request: Request) -> bool:
-    """False when the browser says the post comes from another site (a forged cross-site form)."""
+def same_site_post(request: Request, public_origin: str | None = None) -> bool:
+    """False when the browser says the post comes from another site (a forged cross-site form).
+
+    `Origin` must be this host, or the service's public origin (behind a proxy that rewrites `Host`)."""
     fetch_site = request.headers.get("sec-fetch-site")
     if fetch_site is not None and fetch_site not in ("same-origin", "none"):
         return False
     origin = request.headers.get("origin")
     if origin is not None and origin != "null":
-        host = request.headers.get("host", "")
-        return urlsplit(origin).netloc == host
+        netloc = urlsplit(origin).netloc
+        return netloc == request.headers.get("host", "") or (
+            public_origin is not None and origin == public_origin
+        )
     return True
 
 
