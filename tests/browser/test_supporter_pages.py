@@ -148,7 +148,7 @@ async def test_sign_a_petition_with_the_keyboard_then_confirm_from_the_email(
 
     await eventually(
         lambda: world.confirmation_path("lea.keyboard@example.net") is not None,
-        within=60,
+        within=120,
         interval=0.5,
         message="the confirmation e-mail at the SMTP sink",
     )
@@ -169,7 +169,7 @@ async def test_sign_a_petition_with_the_keyboard_then_confirm_from_the_email(
         await visit.goto(world.page("petition", "?lang=en"))
         return await total_on_page(page) == before + 1
 
-    await eventually(counted, within=30, interval=0.5, message="the confirmed signature counted")
+    await eventually(counted, within=60, interval=0.5, message="the confirmed signature counted")
 
     # The same e-mail links to the supporter's own page.
     mail = "\n".join(world.mail_to("lea.keyboard@example.net"))
