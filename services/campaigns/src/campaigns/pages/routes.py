@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,7 +40,10 @@ STATIC_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; char
 
 router = APIRouter(include_in_schema=False, tags=["pages"])
 
+REF = re.compile(r"[A-Za-z0-9_-]{8,32}")
 Ref = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9_-]{8,32}$")]
+# A form post reads its body before it looks at the link (an oversized body is a 413 whatever the path).
+PostedRef = Annotated[str, PathParam(max_length=300)]
 Token = Annotated[str, PathParam(pattern=r"^[A-Za-z0-9_.~-]{8,300}$")]
 
 templates = Environment(
@@ -213,6 +217,8 @@ async def _post(request: Request, ref: str, service: Any, *, embed: bool) -> HTM
     form = await _form(request)
     if form is None:
         return _error_page(Translator(_language(request, None)), 400, "invalid")
+    if REF.fullmatch(ref) is None:
+        return _error_page(Translator(_language(request, None)), 404, "page-not-found")
     try:
         view, translator = await _view(service, ref, request)
     except NotFound:
@@ -291,7 +297,7 @@ async def hosted_page(ref: Ref, request: Request, service: ServiceDep) -> HTMLRe
 
 
 @router.post("/p/{ref}", response_class=HTMLResponse, dependencies=[Depends(limit_public)])
-async def hosted_page_post(ref: Ref, request: Request, service: ServiceDep) -> HTMLResponse:
+async def hosted_page_post(ref: PostedRef, request: Request, service: ServiceDep) -> HTMLResponse:
     return await _post(request, ref, service, embed=False)
 
 
@@ -301,7 +307,7 @@ async def embedded_page(ref: Ref, request: Request, service: ServiceDep) -> HTML
 
 
 @router.post("/p/{ref}/embed", response_class=HTMLResponse, dependencies=[Depends(limit_public)])
-async def embedded_page_post(ref: Ref, request: Request, service: ServiceDep) -> HTMLResponse:
+async def embedded_page_post(ref: PostedRef, request: Request, service: ServiceDep) -> HTMLResponse:
     return await _post(request, ref, service, embed=True)
 
 
