@@ -217,9 +217,10 @@ class Actions(Challenges, Lifecycle):
 
         if challenge:
             # A retry of a request that passed (same key, same body) replays without a new proof-of-work.
-            replay = await self._replayable(scope_key, fingerprint) if scope_key is not None else None
-            if replay is not None:
-                return replay
+            if scope_key is not None and self.settings.public_challenge_required:
+                replay = await self._replayable(scope_key, fingerprint)
+                if replay is not None:
+                    return replay
             await self.verify_challenge(altcha, honeypot)
 
         # First try as if this were a new supporter with a fresh key (what a surge of new supporters is):
@@ -355,7 +356,7 @@ class Actions(Challenges, Lifecycle):
                     "coalition_id": campaign.coalition_id,
                     "org_id": org_id,
                     "email_key": email_key,
-                    "page_digests": [page_digest] if page_digest else [],
+                    **({"page_digests": [page_digest]} if page_digest else {}),
                     "email": normalise_email(s.email),
                     "first_name": s.first_name,
                     "last_name": s.last_name,
