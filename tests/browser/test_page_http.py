@@ -128,6 +128,8 @@ async def test_without_a_choice_the_page_speaks_the_campaigns_language(
     assert '<html lang="en">' in asked.text
     assert "Share the screening petition" in asked.text  # the campaign's English title
     assert "El cribado neonatal salva vidas" in asked.text  # not translated: the default language's
+    assert '<p class="summary" lang="es">' in asked.text  # ... and marked as Spanish (WCAG 3.1.2)
+    assert '<h1 lang="es">' not in asked.text
     assert '<html lang="de">' in german.text  # ?lang= wins over the browser
     assert german.headers["content-language"] == "de"
 

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from markupsafe import Markup
 
 from campaigns.pages import routes, views
 from campaigns.pages.i18n import LANGUAGES, Translator
@@ -78,6 +79,7 @@ def render(template: str, language: str, page: dict[str, Any], **extra: Any) -> 
         "organization": page["organization"],
         "consents": page["consent_texts"],
         "quote": quote,
+        "lang_of": lambda name: Markup(' lang="es"') if name == "summary" else Markup(""),
     }
     response = routes._render(template, Translator(language), **context, **extra)
     return bytes(response.body).decode()
@@ -95,6 +97,7 @@ def test_every_kind_renders_in_every_language(kind: str, language: str) -> None:
     assert "Lead Org" in html
     assert "Member Org" in html  # whose link it is, beside the owner
     assert 'type="checkbox"' in html
+    assert '<p class="summary" lang="es">' in html  # a text in another language than the page says so
     assert "checked" not in html.split('name="consent_', 1)[1].split(">", 1)[0]
 
 
@@ -127,3 +130,15 @@ def test_the_thank_you_page_says_what_happens_next(state: dict[str, bool]) -> No
     assert "Merci" in html
     assert "/me/abc.def" in html
     assert "https://bsky.app/intent/compose?text=Spread%20it" in html
+
+
+def test_each_text_is_marked_with_the_language_it_is_in() -> None:
+    shown = view("petition", language="fr", default_language="en", title="Titre", summary="Summary")
+    default = view("petition", language="en", default_language="en", title="Title", summary="Summary")
+
+    languages = views.text_languages(shown, default)
+
+    assert languages["title"] == "fr"
+    assert languages["summary"] == "en"  # not translated: the default language's text
+    assert languages["details.text"] == "en"
+    assert views.text_languages(default, None)["title"] == "en"

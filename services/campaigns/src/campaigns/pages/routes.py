@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 from starlette.datastructures import FormData, UploadFile
 
 from campaigns.api.ratelimit import limit_public
@@ -155,6 +156,12 @@ async def _view(service: Any, ref: str, request: Request) -> tuple[dict[str, Any
     language = _language(request, view.get("default_language"))  # differs only when nothing was asked
     if language != asked:
         view = await views.campaign_view(service, ref, language, request.app.state.settings)
+    default_view = None
+    if view.get("language") != view.get("default_language"):
+        default_view = await views.campaign_view(
+            service, ref, str(view.get("default_language")), request.app.state.settings
+        )
+    view["text_languages"] = views.text_languages(view, default_view)
     return view, Translator(language)
 
 
@@ -168,11 +175,21 @@ def _csp_for(view: Mapping[str, Any], *, embed: bool) -> str:
 
 
 def _page_context(
-    request: Request, view: dict[str, Any], ref: str, *, embed: bool, purpose: str
+    request: Request, view: dict[str, Any], ref: str, language: str, *, embed: bool, purpose: str
 ) -> dict[str, Any]:
     page_url = f"{_public_base(request)}/p/{ref}"
     kind = view["kind"]
+    languages: dict[str, str] = view.get("text_languages") or {}
+
+    def lang_of(name: str) -> Markup:
+        """` lang="xx"` on an element whose campaign text is not in the page's language."""
+        code = languages.get(name)
+        if code in LANGUAGES and code != language:
+            return Markup(f' lang="{code}"')  # noqa: S704 - one of our own language codes
+        return Markup("")
+
     return {
+        "lang_of": lang_of,
         "view": view,
         "ref": ref,
         "embed": embed,
@@ -201,7 +218,9 @@ async def _show(request: Request, ref: str, service: Any, *, embed: bool) -> HTM
         view, translator = await _view(service, ref, request)
     except NotFound:
         return _error_page(Translator(_language(request, None)), 404, "page-not-found")
-    context = _page_context(request, view, ref, embed=embed, purpose="embed" if embed else "page")
+    context = _page_context(
+        request, view, ref, translator.language, embed=embed, purpose="embed" if embed else "page"
+    )
     return _render(
         "page.html",
         translator,
@@ -229,7 +248,7 @@ async def _post(request: Request, ref: str, service: Any, *, embed: bool) -> HTM
         _secret(request), token if isinstance(token, str) else None, purpose, ref
     ):
         return _error_page(translator, 403, "form-expired")
-    context = _page_context(request, view, ref, embed=embed, purpose=purpose)
+    context = _page_context(request, view, ref, translator.language, embed=embed, purpose=purpose)
     values = {k: v for k, v in form.items() if isinstance(v, str) and k not in ("form_token", "altcha")}
     if form.get("website"):
         # The honeypot: a person never sees this field; a bot that fills it is thanked and ignored.

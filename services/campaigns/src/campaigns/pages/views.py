@@ -46,6 +46,30 @@ async def campaign_view(service: CampaignService, ref: str, language: str, setti
     return view
 
 
+def text_languages(view: dict[str, Any], default_view: dict[str, Any] | None) -> dict[str, str]:
+    """The language each campaign text is in: a translation gives some fields, the others fall back to
+    the default language's (WCAG 3.1.2: a part in another language than the page says so). Keys:
+    `title`, `summary`, `details.<name>`, `consent.<purpose>`."""
+    shown = str(view.get("language") or "en")
+    default = str(view.get("default_language") or shown)
+    base = default_view if default_view is not None and shown != default else None
+
+    def of(value: Any, fallback: Any) -> str:
+        return default if base is not None and value == fallback else shown
+
+    found = {
+        "title": of(view.get("title"), base and base.get("title")),
+        "summary": of(view.get("summary"), base and base.get("summary")),
+    }
+    base_details = (base or {}).get("details") or {}
+    for name, value in (view.get("details") or {}).items():
+        found[f"details.{name}"] = of(value, base_details.get(name))
+    base_consents = {c["purpose"]: c["text"] for c in (base or {}).get("consent_texts", [])}
+    for consent in view.get("consent_texts", []):
+        found[f"consent.{consent['purpose']}"] = of(consent["text"], base_consents.get(consent["purpose"]))
+    return found
+
+
 @dataclass
 class Submission:
     """A form post turned into the JSON API's request body, or the reasons it cannot be."""
