@@ -221,3 +221,12 @@ async def test_junk_never_breaks_a_page(http: httpx.AsyncClient, world: World) -
             failures.append((path, "GET", b"", answer.status_code))
 
     assert failures == []
+
+
+async def test_the_widget_speaks_the_catalogues_languages(http: httpx.AsyncClient) -> None:
+    french = await http.get("/widget/strings.json", params={"lang": "fr"})
+    german = await http.get("/widget/strings.json", headers={"accept-language": "de-CH,de;q=0.9"})
+
+    assert french.headers["access-control-allow-origin"] == "*"
+    assert french.json()["Sign the petition"] == "Signer la pétition"
+    assert german.json()["Sign the petition"] == "Petition unterschreiben"
