@@ -99,5 +99,5 @@ def page_headers(csp: str) -> dict[str, str]:
         "X-Content-Type-Options": "nosniff",
         "Referrer-Policy": "no-referrer",
         "Cache-Control": "no-store",
-        "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+        "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
     }
