@@ -186,3 +186,42 @@ async def test_only_the_organizations_embed_origins_may_call_its_links_api_from_
     challenge = await cw.campaigns.get("/v1/public/challenge", headers={"Origin": stranger})
     assert challenge.headers["access-control-allow-origin"] == "*"
     assert frame_ancestors(await cw.service.embed_origins(ref)) == f"frame-ancestors 'self' {allowed}"
+
+
+async def test_translations_are_replaced_by_an_edit_and_follow_a_new_default_language(
+    cw: CampaignsWorld,
+) -> None:
+    owner = await cw.org("owner")
+    campaign = await cw.campaign(owner, "letter", translations={"de": {"subject": "Erstattung in 180 Tagen"}})
+    url = f"/v1/campaigns/{campaign['id']}"
+    assert campaign["translations"]["de"]["details"] == {"subject": "Erstattung in 180 Tagen"}
+
+    edited = await cw.campaigns.patch(
+        url,
+        json={
+            "translations": {
+                "pt": {
+                    "ask": "Vote pela emenda.",
+                    "consent_texts": {"contact_by_organization": "Aceito ser contactado."},
+                }
+            }
+        },
+        headers=owner.headers,
+    )
+    assert edited.status_code == 200, edited.text
+    body = edited.json()
+    assert set(body["translations"]) == {"pt"}
+    assert body["translations"]["pt"]["consent_texts"][0]["text"] == "Aceito ser contactado."
+    clash = await cw.campaigns.patch(url, json={"default_language": "pt"}, headers=owner.headers)
+    problem(clash, 422)  # Portuguese would be both the campaign's own texts and a translation
+    moved = await cw.campaigns.patch(
+        url, json={"default_language": "fr", "double_opt_in": False}, headers=owner.headers
+    )
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["default_language"] == "fr"
+    assert moved.json()["double_opt_in"] is False
+    assert set(moved.json()["translations"]) == {"pt"}
+    problem(
+        await cw.campaigns.patch(url, json={"translations": {"pt": {"text": "x"}}}, headers=owner.headers),
+        422,
+    )

@@ -22,11 +22,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from pymongo.errors import DuplicateKeyError
+
 from campaigns.domain.campaigns import ActionKind, Campaign
 from campaigns.domain.languages import localize
 from campaigns.domain.supporters import ConsentPurpose
 from campaigns.repository import ActionRecord, Link
-from campaigns.usecases.actions import ActionInput, Actions, Recorded, SupporterInput
+from campaigns.usecases.actions import ATTEMPTS, ActionInput, Actions, Recorded, SupporterInput
 from common.contracts import campaigns as ev
 from common.errors import Conflict, Gone, NotFound
 from common.events import utcnow
@@ -183,7 +185,15 @@ class Verification(Actions):
             await self.repo.confirm_address(key, link.org_id, now, session)
             return Confirmed(campaign.id, link.ref, recorded.action, recorded.already_recorded)
 
-        return await in_transaction(self.client, work)
+        for attempt in range(ATTEMPTS):
+            try:
+                return await in_transaction(self.client, work)
+            except DuplicateKeyError:
+                # The same person's other held action was confirmed at this moment and created the
+                # supporter: nothing was written here; the next attempt finds them.
+                if attempt == ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     async def erase_expired_pending(self) -> int:
         """The worker's sweep: erase held actions never confirmed in time (and old confirmation records)."""
