@@ -193,9 +193,7 @@ def exercise(stack: Launched) -> dict[str, str]:
             DEVELOPMENT_LINK_SECRET, ACTION_CONFIRMATION, uuid.UUID(held["action"]["id"])
         )
         ok(campaigns.post("/v1/public/confirmations", json={"token": secrets["confirmation_token"]}))
-        mine = retry(
-            lambda: campaigns.post("/v1/public/supporter", json={"token": pages_token(stack)}), 200
-        )
+        mine = retry(lambda: campaigns.post("/v1/public/supporter", json={"token": pages_token(stack)}), 200)
         secrets["pages_token"] = pages_token(stack)
         assert mine["first_name"] == "Rui"
         endpoint = retry(
