@@ -142,3 +142,17 @@ def test_each_text_is_marked_with_the_language_it_is_in() -> None:
     assert languages["summary"] == "en"  # not translated: the default language's text
     assert languages["details.text"] == "en"
     assert views.text_languages(default, None)["title"] == "en"
+
+
+@pytest.mark.parametrize("template", ["confirm.html", "me.html", "error.html"])
+def test_the_pages_without_a_campaign_have_the_language_switcher(template: str) -> None:
+    extra: dict[str, Any] = {
+        "confirm.html": {"token": "t0ken-123", "form_token": "f", "confirmed": None},
+        "me.html": {"erased": True, "token": "t0ken-123", "held": None},
+        "error.html": {"message": "link-expired"},
+    }[template]
+    html = bytes(routes._render(template, Translator("pt"), **extra).body).decode()
+
+    assert '<html lang="pt">' in html
+    assert 'aria-label="Idioma"' in html
+    assert 'href="?lang=fr"' in html
