@@ -99,7 +99,7 @@ def _origins(values: list[str]) -> list[str]:
 
 HttpsUrl = Annotated[AnyHttpUrl, AfterValidator(_https), Field(max_length=2000)]
 EmbedOrigins = Annotated[
-    list[Annotated[str, StringConstraints(max_length=300)]],
+    list[Annotated[str, StringConstraints(max_length=300), ONE_LINE]],
     Field(max_length=MAX_EMBED_ORIGINS),
     AfterValidator(_origins),
     Field(description="Origins (https://host[:port]) allowed to embed the organization's campaign pages"),
