@@ -3,6 +3,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 export UV_PYTHON_DOWNLOADS := never
+# Playwright drives Debian's chromium (tests/browser); it never downloads a browser of its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 COMPOSE := docker compose -f deploy/compose/docker-compose.yml
 SERVICES := identity coalition campaigns notifications
@@ -20,6 +22,7 @@ run: setup ## Start the whole platform on the embedded MongoDB and Kafka (Ctrl-C
 	@$(UV) run --no-sync python deploy/local/run.py
 
 test: setup ## Run the whole test suite on real servers (embedded unless Docker or external ones are set)
+	@bash tests/browser/setup.sh
 	@$(UV) run --no-sync pytest
 
 check: setup ## ruff (lint and format) and mypy, all clean

@@ -166,9 +166,10 @@ def median_or_nan(values: list[float]) -> float:
 METHOD = """## How each scenario is measured
 
 The stack: `benchmarks/stack.py` starts `common.devstack.DevStack` (the code behind `make run`) on free
-ports with a temporary state directory, so a running `make run` is not disturbed. Two settings differ, set
+ports with a temporary state directory, so a running `make run` is not disturbed. Three settings differ, set
 through the environment the services read: `CAMPAIGNS_PUBLIC_RATE_LIMIT=1000000000` (all load comes from one
-loopback address) and `NOTIFICATIONS_ALLOW_LOOPBACK_ENDPOINTS=true` (the receiver is on loopback; `make run`
+loopback address), `CAMPAIGNS_PUBLIC_CHALLENGE_REQUIRED=false` (scripted load solves no proof-of-work; the
+petitions are created with `"double_opt_in": false`, since the bench measures counted actions) and `NOTIFICATIONS_ALLOW_LOOPBACK_ENDPOINTS=true` (the receiver is on loopback; `make run`
 sets it too). Services log at WARNING. The platform is set up over HTTP like the README walkthrough (a user,
 an organization, launched petitions, webhook endpoints of the organization restricted by `campaign_ids` to
 the scenario's campaign, with `rate_per_second` 1000). Every process the bench starts is stopped by PID.

@@ -3,7 +3,8 @@
 Every service is its own process (`python -m <service> serve`), on an embedded MongoDB and Tansu, exactly as
 DevStack starts them; only the ports (free ones) and the state directory (a temporary one) differ, so a
 running `make run` is left alone. Two settings are changed for the benchmark, through the environment the
-services read: CAMPAIGNS_PUBLIC_RATE_LIMIT (10**9: all load comes from one loopback address) and
+services read: CAMPAIGNS_PUBLIC_RATE_LIMIT (10**9: all load comes from one loopback address),
+CAMPAIGNS_PUBLIC_CHALLENGE_REQUIRED (false: scripted load solves no proof-of-work) and
 NOTIFICATIONS_ALLOW_LOOPBACK_ENDPOINTS (the receiver listens on loopback; DevStack sets it already in
 development). Services log at WARNING to <state>/services.log. The extra processes of the benchmark (a second
 campaigns API, the floor, the webhook receiver) are started here too, and everything is stopped by PID.
@@ -32,6 +33,9 @@ from common.embedded import free_port, port_in_use, stop_process
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_ENV = {
     "CAMPAIGNS_PUBLIC_RATE_LIMIT": str(10**9),
+    # The load comes from scripts, not browsers: no proof-of-work (its cost is the browser's, not the
+    # service's; verifying one is a hash and an insert).
+    "CAMPAIGNS_PUBLIC_CHALLENGE_REQUIRED": "false",
     "NOTIFICATIONS_ALLOW_LOOPBACK_ENDPOINTS": "true",
     **{f"{s.name.upper()}_LOG_LEVEL": "WARNING" for s in SERVICES},
 }

@@ -75,7 +75,12 @@ async def campaigns_target(
     infra: Infra, identity_http: httpx.AsyncClient, fuzzer: Fuzzer
 ) -> AsyncIterator[Target]:
     settings = CampaignsSettings.model_validate(
-        {**_settings(infra, "campaigns"), "public_url": "http://campaigns.test", "public_rate_limit": 100_000}
+        {
+            **_settings(infra, "campaigns"),
+            "public_url": "http://campaigns.test",
+            "public_rate_limit": 100_000,
+            "public_challenge_required": False,  # the fuzzer reaches the action intake itself
+        }
     )
     app = create_campaigns(settings, role=Role.API, keys=_keys(identity_http))
     async with (

@@ -20,6 +20,8 @@ import httpx
 import pytest
 from pymongo import MongoClient
 
+from common.links import ACTION_CONFIRMATION, DEVELOPMENT_LINK_SECRET, SUPPORTER_PAGES, derive_link_token
+from common.testing.altcha import solve
 from kafka_records import read_to_end
 from launcher import Launched, launch
 
@@ -50,6 +52,17 @@ def retry(call: Any, *statuses: int, within: float = 60) -> Any:
         if response.status_code in statuses or time.monotonic() > deadline:
             return ok(response, *statuses)
         time.sleep(0.2)
+
+
+def pages_token(stack: Launched) -> str:
+    """The own-pages token of the one held action: derived from the id its pending event carries."""
+    mongo = MongoClient(
+        f"mongodb://127.0.0.1:{stack.env['DEVSTACK_MONGO_PORT']}/?directConnection=true",
+        uuidRepresentation="standard",
+    )
+    held = mongo["campaigns"]["pending_actions"].find_one({})
+    assert held is not None
+    return derive_link_token(DEVELOPMENT_LINK_SECRET, SUPPORTER_PAGES, held["supporter_ref"])
 
 
 def exercise(stack: Launched) -> dict[str, str]:
@@ -122,6 +135,7 @@ def exercise(stack: Launched) -> dict[str, str]:
                         "target": 10,
                         "deadline": deadline,
                     },
+                    "double_opt_in": False,  # the verified petition below has the e-mailed links
                 },
                 headers=auth,
             ),
@@ -139,6 +153,7 @@ def exercise(stack: Launched) -> dict[str, str]:
                 json={
                     "supporter": {"email": f"sup-{uuid.uuid4().hex[:6]}@example.net", "first_name": "Ana"},
                     "consents": {"contact_by_organization": versions["contact_by_organization"]},
+                    "altcha": solve(ok(campaigns.get("/v1/public/challenge"))),  # make run requires it
                 },
                 headers={"Idempotency-Key": uuid.uuid4().hex},
             ),
@@ -146,6 +161,41 @@ def exercise(stack: Launched) -> dict[str, str]:
         )
         secrets["supporter_token"] = signed["supporter_token"]
         ok(campaigns.post("/v1/public/supporter", json={"token": signed["supporter_token"]}))
+        # A verified petition (double opt-in): the confirmation and own-pages links' tokens are derived
+        # from ids that travel on Kafka (the stack runs with the development link signing secret).
+        verified = ok(
+            campaigns.post(
+                "/v1/campaigns",
+                json={
+                    "organization_id": org["id"],
+                    "kind": "petition",
+                    "title": "Verified signatures",
+                    "details": {"text": "Fund screening.", "target": {"name": "Minister of Health"}},
+                    "goal": {"metric": "unique_supporters", "target": 10, "deadline": deadline},
+                },
+                headers=auth,
+            ),
+            201,
+        )
+        ok(campaigns.post(f"/v1/campaigns/{verified['id']}/launch", headers=auth))
+        verified_ref = ok(campaigns.get(f"/v1/campaigns/{verified['id']}/links", headers=auth))[0]["ref"]
+        held = ok(
+            campaigns.post(
+                f"/v1/public/links/{verified_ref}/signatures",
+                json={
+                    "supporter": {"email": f"held-{uuid.uuid4().hex[:6]}@example.net", "first_name": "Rui"},
+                    "altcha": solve(ok(campaigns.get("/v1/public/challenge"))),
+                },
+            ),
+            202,
+        )
+        secrets["confirmation_token"] = derive_link_token(
+            DEVELOPMENT_LINK_SECRET, ACTION_CONFIRMATION, uuid.UUID(held["action"]["id"])
+        )
+        ok(campaigns.post("/v1/public/confirmations", json={"token": secrets["confirmation_token"]}))
+        mine = retry(lambda: campaigns.post("/v1/public/supporter", json={"token": pages_token(stack)}), 200)
+        secrets["pages_token"] = pages_token(stack)
+        assert mine["first_name"] == "Rui"
         endpoint = retry(
             lambda: notifications.post(
                 f"/v1/organizations/{org['id']}/webhooks",

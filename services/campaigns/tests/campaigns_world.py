@@ -10,10 +10,31 @@ from typing import Any
 import httpx
 from coalition_world import CoalitionWorld, Org
 from fastapi import FastAPI
-from identity_api import IdentityApi
+from identity_api import ISSUER, IdentityApi
 
+from campaigns.config import Settings as CampaignsSettings
+from common.testing.infra import Infra
 from eventually import eventually
 from kafka_records import Record, read_to_end
+
+
+def campaigns_test_settings(infra: Infra, **overrides: object) -> CampaignsSettings:
+    values: dict[str, object] = {
+        "environment": "test",
+        "mongodb_url": infra.mongodb_url,
+        "mongodb_database": f"campaigns_{uuid.uuid4().hex[:8]}",
+        "kafka_bootstrap_servers": infra.kafka_bootstrap_servers,
+        "auth_issuer": ISSUER,
+        "public_url": "http://campaigns.test",
+        "outbox_poll_interval_seconds": 0.2,
+        "schedule_sweep_seconds": 0.5,
+        "pending_sweep_seconds": 0.5,
+        "public_rate_limit": 100_000,
+        "public_challenge_required": False,  # the proof-of-work has its own tests (test_challenge.py)
+        **overrides,
+    }
+    return CampaignsSettings.model_validate(values)
+
 
 FUTURE = datetime.now(UTC) + timedelta(days=90)
 
@@ -140,6 +161,9 @@ class CampaignsWorld(CoalitionWorld):
             "summary": "Diagnosis of rare diseases takes five years on average.",
             "details": DETAILS[kind],
             "goal": goal(kind),
+            # Double opt-in (on by default for petitions and letters) has its own tests; elsewhere an
+            # action counts at once, as these tests expect.
+            "double_opt_in": False,
             **fields,
         }
         response = await self.campaigns.post("/v1/campaigns", json=body, headers=owner.headers)

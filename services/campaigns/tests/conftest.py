@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from campaigns_world import CampaignsWorld
+from campaigns_world import CampaignsWorld, campaigns_test_settings
 from fastapi import FastAPI
 from identity_api import ISSUER, IdentityApi
 
 from campaigns.app import create_app as create_campaigns
-from campaigns.config import Settings as CampaignsSettings
 from common.auth import JwksKeySource
 from common.testing.infra import Infra
-
-
-def campaigns_test_settings(infra: Infra, **overrides: object) -> CampaignsSettings:
-    values: dict[str, object] = {
-        "environment": "test",
-        "mongodb_url": infra.mongodb_url,
-        "mongodb_database": f"campaigns_{uuid.uuid4().hex[:8]}",
-        "kafka_bootstrap_servers": infra.kafka_bootstrap_servers,
-        "auth_issuer": ISSUER,
-        "public_url": "http://campaigns.test",
-        "outbox_poll_interval_seconds": 0.2,
-        "schedule_sweep_seconds": 0.5,
-        "public_rate_limit": 100_000,
-        **overrides,
-    }
-    return CampaignsSettings.model_validate(values)
 
 
 @pytest.fixture(scope="session")

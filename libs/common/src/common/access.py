@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -49,6 +50,7 @@ ACCESS_INDEXES = (
 
 ACCESS_EVENTS: tuple[type[EventPayload], ...] = (
     idn.OrganizationRegistered,
+    idn.OrganizationUpdated,
     idn.OrganizationDeactivated,
     idn.MembershipGranted,
     idn.MembershipRoleChanged,
@@ -56,6 +58,28 @@ ACCESS_EVENTS: tuple[type[EventPayload], ...] = (
     idn.ApiClientCreated,
     idn.ApiClientRevoked,
 )
+
+
+@dataclass(frozen=True)
+class OrganizationProfile:
+    """What identity's events say of an organization's public face (for pages that show it)."""
+
+    id: UUID
+    name: str | None
+    status: str
+    logo_url: str | None = None
+    privacy_notice_url: str | None = None
+    embed_origins: tuple[str, ...] = ()
+
+
+def _profile(p: idn.OrganizationRegistered | idn.OrganizationUpdated) -> dict[str, Any]:
+    return {
+        "name": p.name,
+        "logo_url": p.logo_url,
+        "privacy_notice_url": p.privacy_notice_url,
+        "embed_origins": list(p.embed_origins),
+    }
+
 
 AccessChanged = Callable[[EventPayload, Session], Awaitable[None]]
 
@@ -75,10 +99,10 @@ class AccessProjection:
     async def apply(self, p: EventPayload, session: Session) -> None:
         """Record one of identity's events (in the consumer's transaction)."""
         now = utcnow()
-        if isinstance(p, idn.OrganizationRegistered):
+        if isinstance(p, idn.OrganizationRegistered | idn.OrganizationUpdated):
             await self.db[ORGS].update_one(
                 {"_id": p.organization_id},
-                {"$setOnInsert": {"status": ACTIVE}, "$set": {"updated_at": now}},
+                {"$setOnInsert": {"status": ACTIVE}, "$set": {"updated_at": now, **_profile(p)}},
                 upsert=True,
                 session=session,
             )
@@ -140,6 +164,19 @@ class AccessProjection:
     async def org_status(self, org_id: UUID) -> str | None:
         doc = await self.db[ORGS].find_one({"_id": org_id}, {"status": 1})
         return None if doc is None else str(doc["status"])
+
+    async def organization(self, org_id: UUID) -> OrganizationProfile | None:
+        doc = await self.db[ORGS].find_one({"_id": org_id})
+        if doc is None:
+            return None
+        return OrganizationProfile(
+            id=org_id,
+            name=doc.get("name"),
+            status=str(doc.get("status", ACTIVE)),
+            logo_url=doc.get("logo_url"),
+            privacy_notice_url=doc.get("privacy_notice_url"),
+            embed_origins=tuple(doc.get("embed_origins") or ()),
+        )
 
     async def _deactivated(self, org_ids: set[UUID]) -> set[UUID]:
         if not org_ids:

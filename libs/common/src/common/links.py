@@ -1,6 +1,7 @@
 """Tokens of links that one service issues and another mails, derived so they never travel on Kafka.
 
-The issuing service (identity) and the mailing service (notifications) share a secret. A link's token
+The issuing service (identity for e-mail verification, campaigns for a supporter's confirmation and
+own pages) and the mailing service (notifications) share a secret. A link's token
 is an HMAC-SHA256 of the purpose and the id of what it is for (an e-mail verification), under that
 secret: the event carries only the id, the mailer derives the token from it, and the issuer keeps only
 the token's digest. Whoever knows the secret and an id can make the token, so the secret is kept like
@@ -17,9 +18,17 @@ import hmac
 from uuid import UUID
 
 EMAIL_VERIFICATION = "email-verification"
+ACTION_CONFIRMATION = "action-confirmation"  # a supporter confirms a pending action (double opt-in)
+SUPPORTER_PAGES = "supporter-pages"  # a supporter's own pages: what is held, consents, erasure
 
 # The prefix each purpose's tokens carry (a reader can tell which kind of token they hold).
-PREFIXES: dict[str, str] = {EMAIL_VERIFICATION: "ev"}
+PREFIXES: dict[str, str] = {EMAIL_VERIFICATION: "ev", ACTION_CONFIRMATION: "ac", SUPPORTER_PAGES: "sp"}
+
+
+def token_digest(token: str) -> str:
+    """What the issuer keeps of a token to recognise it (SHA-256, hex): the token itself is never stored."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
 
 # Development and tests only, where every service falls back to it (so they agree); never elsewhere.
 DEVELOPMENT_LINK_SECRET = "development-only-link-signing-secret"  # noqa: S105 - public on purpose

@@ -11,10 +11,12 @@ from fastapi import FastAPI
 
 from campaigns.aggregator import Aggregator
 from campaigns.api import public, routes
+from campaigns.api.embedding import install_cors
 from campaigns.api.ratelimit import RateLimiter
 from campaigns.config import SERVICE, Settings
 from campaigns.messaging.publishers import declare_publishers
 from campaigns.messaging.subscribers import register_consumers
+from campaigns.pages import routes as pages
 from campaigns.repository import INDEXES, CampaignRepository
 from campaigns.service import CampaignService
 from common.access import ACCESS_INDEXES, AccessProjection
@@ -80,7 +82,10 @@ def create_app(
         if role.runs_consumers:
             work = every(settings.schedule_sweep_seconds, service.apply_due_schedules, "applying schedules")
             sweep = every(settings.aggregate_sweep_seconds, aggregator.sweep, "counting missed actions")
-            background = [asyncio.create_task(work), asyncio.create_task(sweep)]
+            expire = every(
+                settings.pending_sweep_seconds, service.erase_expired_pending, "erasing unconfirmed actions"
+            )
+            background = [asyncio.create_task(t) for t in (work, sweep, expire)]
         try:
             yield
         finally:
@@ -106,6 +111,8 @@ def create_app(
         tracer_provider=tracer_provider,
         max_body_bytes=MAX_BODY_BYTES,
     )
+    install_cors(app)  # each link's organization's embed_origins may call its public API
     app.include_router(routes.router)
     app.include_router(public.router)
+    app.include_router(pages.router)  # the supporter pages (HTML), campaigns.pages
     return app

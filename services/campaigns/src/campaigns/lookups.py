@@ -1,4 +1,4 @@
-"""What the action intake reads on every request (link, campaign, membership), cached with invalidation.
+"""What the action intake and the pages read on every request, cached with invalidation.
 
 A hot campaign's actions all read the same link, campaign and coalition membership. Reading them from
 MongoDB on each request costs a round trip each; instead they are kept in memory and forgotten:
@@ -19,6 +19,7 @@ from uuid import UUID
 
 from campaigns.domain.campaigns import Campaign
 from campaigns.repository import CAMPAIGNS, LINKS, MEMBERSHIPS, CampaignRepository, Link, Membership
+from common.access import ORGS, AccessProjection, OrganizationProfile
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -32,6 +33,7 @@ class Lookups:
         self._entries: dict[tuple[Any, ...], tuple[float, Any]] = {}
         self._generation = 0
         self._watcher: asyncio.Task[None] | None = None
+        self.access = AccessProjection(repo.db)
 
     def forget(self) -> None:
         """Drop everything (changes are rare next to actions, so precision is not worth the bookkeeping)."""
@@ -65,6 +67,13 @@ class Lookups:
         )
         return result
 
+    async def organization(self, org_id: UUID) -> OrganizationProfile | None:
+        """An organization's name, logo, privacy notice and embed origins, as identity's events say."""
+        result: OrganizationProfile | None = await self._cached(
+            ("organization", org_id), lambda: self.access.organization(org_id)
+        )
+        return result
+
     # ---- invalidation from other replicas ----------------------------------------------------------
 
     def start(self) -> None:
@@ -79,7 +88,7 @@ class Lookups:
             self._watcher = None
 
     async def _watch(self) -> None:
-        pipeline = [{"$match": {"ns.coll": {"$in": [CAMPAIGNS, LINKS, MEMBERSHIPS]}}}]
+        pipeline = [{"$match": {"ns.coll": {"$in": [CAMPAIGNS, LINKS, MEMBERSHIPS, ORGS]}}}]
         while True:
             try:
                 async with await self.repo.db.watch(pipeline) as stream:

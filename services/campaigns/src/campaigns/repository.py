@@ -20,6 +20,7 @@ from typing import Any
 from uuid import UUID
 
 from pymongo import ASCENDING, IndexModel, ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from campaigns.domain.campaigns import Campaign, CampaignStatus
 from common.mongo import Database, Document, Indexes, Session
@@ -32,6 +33,9 @@ STORIES = "stories"
 STATS = "stats"
 SEATS = "seats"
 IDEMPOTENCY = "idempotency"
+PENDING = "pending_actions"  # actions awaiting their supporter's e-mailed confirmation (double opt-in)
+CONFIRMED_ADDRESSES = "confirmed_addresses"  # keyed hashes of addresses confirmed per organization
+CHALLENGES = "used_challenges"  # solved proof-of-work challenges, each usable once
 COALITIONS = "coalitions"  # projection of the coalition service's coalitions
 MEMBERSHIPS = "memberships"  # projection of the coalition service's memberships
 
@@ -64,6 +68,7 @@ INDEXES = (
             IndexModel(
                 [("campaign_id", ASCENDING), ("org_id", ASCENDING), ("_id", ASCENDING)], name="by_org"
             ),
+            IndexModel([("page_digests", ASCENDING)], name="by_page_token", sparse=True),
         ),
     ),
     Indexes(
@@ -96,6 +101,20 @@ INDEXES = (
             IndexModel([("supporter_id", ASCENDING)], name="by_supporter", sparse=True),
         ),
     ),
+    Indexes(
+        PENDING,
+        (
+            IndexModel([("confirm_digest", ASCENDING)], unique=True, name="confirm_digest"),
+            IndexModel(
+                [("campaign_id", ASCENDING), ("kind", ASCENDING), ("email_key", ASCENDING)],
+                unique=True,
+                partialFilterExpression={"status": "pending"},
+                name="one_pending_per_supporter_and_kind",
+            ),
+            IndexModel([("status", ASCENDING), ("expires_at", ASCENDING)], name="expiry"),
+        ),
+    ),
+    Indexes(CHALLENGES, (IndexModel([("expires_at", ASCENDING)], name="ttl", expireAfterSeconds=0),)),
     Indexes(
         MEMBERSHIPS,
         (
@@ -184,6 +203,7 @@ class ActionRecord:
     details: dict[str, Any]
     created_at: datetime
     counted: bool = False
+    language: str | None = None  # the language of the page the supporter acted on
 
     @classmethod
     def of(cls, doc: Document) -> ActionRecord:
@@ -197,6 +217,7 @@ class ActionRecord:
             details=doc.get("details", {}),
             created_at=doc["created_at"],
             counted=doc.get("counted", True),  # actions from before the aggregator were counted inline
+            language=doc.get("language"),
         )
 
     def document(self) -> Document:
@@ -210,6 +231,7 @@ class ActionRecord:
             "details": self.details,
             "created_at": self.created_at,
             "counted": self.counted,
+            "language": self.language,
         }
 
 
@@ -470,6 +492,73 @@ class CampaignRepository:
             {"$set": {"status": "withdrawn", "withdrawn_at": now}},
             session=session,
         )
+
+    # pending actions (double opt-in) and confirmed addresses
+    async def insert_pending(self, doc: Document, session: Session) -> None:
+        await self.db[PENDING].insert_one(doc, session=session)
+
+    async def pending_of(
+        self, campaign_id: UUID, kind: str, email_key: str, session: Session
+    ) -> Document | None:
+        return await self.db[PENDING].find_one(
+            {"campaign_id": campaign_id, "kind": kind, "email_key": email_key, "status": "pending"},
+            session=session,
+        )
+
+    async def pending_by_digest(self, digest: str, session: Session | None = None) -> Document | None:
+        return await self.db[PENDING].find_one({"confirm_digest": digest}, session=session)
+
+    async def delete_pending(self, pending_id: UUID, session: Session) -> None:
+        await self.db[PENDING].delete_one({"_id": pending_id}, session=session)
+
+    async def close_pending(self, pending_id: UUID, changes: Document, session: Session) -> bool:
+        """Mark a pending action confirmed and drop its personal data; False if it was not pending."""
+        result = await self.db[PENDING].update_one(
+            {"_id": pending_id, "status": "pending"},
+            {
+                "$set": {"status": "confirmed", **changes},
+                "$unset": {"supporter": "", "details": "", "story": "", "consents": "", "email_key": ""},
+            },
+            session=session,
+        )
+        return result.modified_count == 1
+
+    async def erase_expired_pending(self, now: datetime) -> int:
+        """Erase pending actions whose confirmation expired, and confirmed ones' records past their time."""
+        expired = await self.db[PENDING].delete_many({"status": "pending", "expires_at": {"$lte": now}})
+        spent = await self.db[PENDING].delete_many({"status": "confirmed", "forget_at": {"$lte": now}})
+        return expired.deleted_count + spent.deleted_count
+
+    async def address_confirmed(self, key: str, session: Session | None = None) -> bool:
+        return await self.db[CONFIRMED_ADDRESSES].find_one({"_id": key}, session=session) is not None
+
+    async def confirm_address(self, key: str, org_id: UUID, now: datetime, session: Session) -> None:
+        await self.db[CONFIRMED_ADDRESSES].update_one(
+            {"_id": key},
+            {"$setOnInsert": {"org_id": org_id, "confirmed_at": now}},
+            upsert=True,
+            session=session,
+        )
+
+    async def forget_address(self, key: str, session: Session) -> None:
+        await self.db[CONFIRMED_ADDRESSES].delete_one({"_id": key}, session=session)
+
+    async def supporter_by_page_digest(self, digest: str) -> Document | None:
+        return await self.db[SUPPORTERS].find_one({"page_digests": digest})
+
+    async def add_page_digest(self, supporter_id: UUID, digest: str, session: Session) -> None:
+        await self.db[SUPPORTERS].update_one(
+            {"_id": supporter_id}, {"$addToSet": {"page_digests": digest}}, session=session
+        )
+
+    # proof-of-work challenges
+    async def spend_challenge(self, key: str, expires_at: datetime) -> bool:
+        """Record a solved challenge as used; False when it was used before (a replay)."""
+        try:
+            await self.db[CHALLENGES].insert_one({"_id": key, "expires_at": expires_at})
+        except DuplicateKeyError:
+            return False
+        return True
 
     # statistics (written by the aggregator only)
     async def get_stats(self, campaign_id: UUID, session: Session | None = None) -> Document:

@@ -9,15 +9,27 @@ coalition service's events, never by calling it). Totals are the aggregator's (`
 from __future__ import annotations
 
 from campaigns.usecases.access import Standing
-from campaigns.usecases.actions import ActionInput, Actions, Recorded, SupporterInput
+from campaigns.usecases.actions import ActionInput, Party, PublicPage, Recorded, SupporterInput
 from campaigns.usecases.lifecycle import NewCampaign
 from campaigns.usecases.privacy import Privacy
 from campaigns.usecases.projection import Projection
 from campaigns.usecases.stories import Stories
+from campaigns.usecases.verification import AlreadyConfirmed, Confirmed, Verification
 
 
-class CampaignService(Actions, Stories, Privacy, Projection):
+class CampaignService(Verification, Stories, Privacy, Projection):
     """Every use case of the service, sharing one set of connections."""
 
 
-__all__ = ["ActionInput", "CampaignService", "NewCampaign", "Recorded", "Standing", "SupporterInput"]
+__all__ = [
+    "ActionInput",
+    "AlreadyConfirmed",
+    "CampaignService",
+    "Confirmed",
+    "NewCampaign",
+    "Party",
+    "PublicPage",
+    "Recorded",
+    "Standing",
+    "SupporterInput",
+]

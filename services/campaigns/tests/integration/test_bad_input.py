@@ -94,6 +94,7 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "purposes": ["share_with_coalition"],
     },
     ("POST", "/v1/public/supporter/erasure"): {"token": "{token}"},
+    ("POST", "/v1/public/confirmations"): {"token": "ac_" + "A" * 43},  # well-formed, never issued: 404
 }
 
 BAD_LIMITS = ["0", "-1", "1001", "ten", "1.5", "1e3", ""]
@@ -120,6 +121,7 @@ BAD_QUERIES: dict[tuple[str, str], list[str]] = {
     ("/v1/campaigns/{campaign_id}/stories", "limit"): [*BAD_LIMITS, "101"],
     ("/v1/public/campaigns/{campaign_id}/stories", "cursor"): BAD_CURSORS,
     ("/v1/public/campaigns/{campaign_id}/stories", "limit"): [*BAD_LIMITS, "101"],
+    ("/v1/public/links/{ref}", "lang"): ["x", "<script>", "e" * 40, "\x00", "en us", "fr;q=1", ""],
 }
 # Query parameters without a default.
 REQUIRED_QUERIES = {
@@ -359,8 +361,10 @@ async def test_json_body_with_another_content_type_is_422(
 
 async def test_wrong_types_are_422(probe: Probe, operations: list[Operation], world: World) -> None:
     for op in json_ops(operations):
-        for name in op.field_kinds():
+        for name, kinds in op.field_kinds().items():
             for value in WRONG_TYPES:
+                if isinstance(value, bool) and "boolean" in kinds:
+                    continue  # a yes/no field (double_opt_in): true is its right type
                 body = {**(world.body(op) or {}), name: value}
                 await probe.expect_json(
                     422, op.method, world.url(op), body, describe=f"{name}={value!r}", headers=world.headers
@@ -771,6 +775,11 @@ async def test_malformed_supporter_tokens_are_422_and_forged_ones_401(
         for token in BAD_TOKENS:
             body = {**(world.body(op) or {}), "token": token}
             await probe.expect_json(422, op.method, world.url(op), body, describe=f"token {token[:50]!r}")
+        if op.path == "/v1/public/confirmations":
+            # A confirmation token is a link's (ac_...): a supporter token is malformed there, and a
+            # well-formed one never issued names nothing (404, test_double_opt_in).
+            await probe.expect_json(422, op.method, world.url(op), {"token": forged})
+            continue
         await probe.expect_json(401, op.method, world.url(op), {**(world.body(op) or {}), "token": forged})
     withdraw = op_of(operations, "POST", "/v1/public/supporter/consent-withdrawals")
     for purposes in ([], ["sell_my_data"], ["share_with_coalition"] * 4, "share_with_coalition"):

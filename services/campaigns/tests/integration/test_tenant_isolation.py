@@ -24,6 +24,8 @@ from fastapi import FastAPI
 from fastapi import routing as fastapi_routing
 from identity_api import IdentityApi, Person, assert_problem, bearer
 
+from common.links import ACTION_CONFIRMATION, SUPPORTER_PAGES, derive_link_token
+
 CAMPAIGN = "/v1/campaigns/{campaign_id}"
 STORY = CAMPAIGN + "/stories/{story_id}"
 ADOPTION = CAMPAIGN + "/adoptions/{organization_id}"
@@ -101,6 +103,8 @@ PUBLIC = {
     ("POST", "/v1/public/supporter"),
     ("POST", "/v1/public/supporter/consent-withdrawals"),
     ("POST", "/v1/public/supporter/erasure"),
+    ("GET", "/v1/public/challenge"),
+    ("POST", "/v1/public/confirmations"),
 }
 MANAGEMENT = {**MANAGE, **READ, **CONTACTS, **ADOPTIONS}
 
@@ -834,3 +838,31 @@ async def test_a_supporter_token_is_not_forged_from_another_supporters_id(
 
     refused_without_leaking(response, 401, tenants)
     assert await db["supporters"].find_one({"_id": uuid.UUID(tenants.owner_supporter)}) == before
+
+
+async def test_a_confirmation_link_is_not_forged_from_a_held_actions_id(tenants: Tenants) -> None:
+    """The held action's id travels on Kafka; its link's token needs the link signing secret too."""
+    world = tenants.world
+    campaign = await world.launched(tenants.owner, double_opt_in=True)
+    ref = await world.link_of(campaign["id"], tenants.owner)
+    held = await world.act(ref)
+    assert held.status_code == 202, held.text
+    action_id = uuid.UUID(held.json()["action"]["id"])
+    before = await snapshot(tenants, campaign["id"])
+    pending = await world.service.repo.db["pending_actions"].find_one({"_id": action_id})
+
+    for secret in (
+        "another-deployments-link-signing-secret",
+        "development-only-supporter-secret-not-for-production",
+    ):
+        forged = derive_link_token(secret, ACTION_CONFIRMATION, action_id)
+        response = await tenants.http.post("/v1/public/confirmations", json={"token": forged})
+        refused_without_leaking(response, 404, tenants)
+    pages = derive_link_token(
+        "another-deployments-link-signing-secret", SUPPORTER_PAGES, pending["supporter_ref"]
+    )
+    refused_without_leaking(
+        await tenants.http.post("/v1/public/supporter", json={"token": pages}), 404, tenants
+    )
+    assert await snapshot(tenants, campaign["id"]) == before
+    assert await world.service.repo.db["pending_actions"].find_one({"_id": action_id}) == pending

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -57,6 +57,9 @@ class NewOrganization:
     country: str
     website: str | None = None
     description: str | None = None
+    logo_url: str | None = None
+    privacy_notice_url: str | None = None
+    embed_origins: list[str] = field(default_factory=list)
 
 
 class IdentityService:
@@ -314,6 +317,9 @@ class IdentityService:
             country=new.country,
             website=new.website,
             description=new.description,
+            logo_url=new.logo_url,
+            privacy_notice_url=new.privacy_notice_url,
+            embed_origins=new.embed_origins,
             created_at=now,
             updated_at=now,
             created_by=user_id,
@@ -340,6 +346,9 @@ class IdentityService:
                     kind=org.kind.value,
                     country=org.country,
                     website=org.website,
+                    logo_url=org.logo_url,
+                    privacy_notice_url=org.privacy_notice_url,
+                    embed_origins=org.embed_origins,
                     registered_by=user_id,
                 ),
                 org.id,
@@ -388,6 +397,9 @@ class IdentityService:
                     kind=updated.kind.value,
                     country=updated.country,
                     website=updated.website,
+                    logo_url=updated.logo_url,
+                    privacy_notice_url=updated.privacy_notice_url,
+                    embed_origins=updated.embed_origins,
                     changed_fields=sorted(changed),
                 ),
                 org_id,

@@ -12,11 +12,16 @@ from common.contracts import campaigns as camp
 from common.contracts import coalition as coal
 from common.contracts import identity as idn
 from common.events import CloudEvent, EventPayload
-from common.links import EMAIL_VERIFICATION
+from common.links import ACTION_CONFIRMATION, EMAIL_VERIFICATION, SUPPORTER_PAGES
 from common.mongo import Session
 from notifications.config import Settings
 from notifications.domain.entitlement import Access, EventScope, Standing, access, redact, scope_of
-from notifications.domain.notices import OUTCOME_TEXT, Notice
+from notifications.domain.notices import (
+    LINK_TOKEN_PLACEHOLDER,
+    OUTCOME_TEXT,
+    PAGES_TOKEN_PLACEHOLDER,
+    Notice,
+)
 from notifications.domain.webhooks import EndpointFilters, matches
 from notifications.notices import NoticeService
 from notifications.repository import (
@@ -122,6 +127,8 @@ class EventIntake:
         """
         if isinstance(payload, idn.UserRegistered | idn.EmailVerificationRequested | idn.EmailVerified):
             return []  # a person's account is nobody's webhook business
+        if isinstance(payload, camp.ActionPending):
+            return []  # not an action until confirmed, and it carries the supporter's address: never delivered
         data = payload.model_dump(mode="json")
         scope = scope_of(event.type, data)
         scope_key = (scope.coalition_id, scope.campaign_id, tuple(sorted(scope.own_orgs)))
@@ -221,6 +228,8 @@ class EventIntake:
                 event_id=eid,
                 session=session,
             )
+        elif isinstance(p, camp.ActionPending):
+            await self._confirmation_mail(p, eid, session)
         elif isinstance(p, coal._MembershipEvent):
             await self._membership_notice(p, eid, session)
         elif isinstance(p, camp.CampaignAdopted):
@@ -242,6 +251,27 @@ class EventIntake:
             }
             orgs = [p.owner_organization_id, *campaign.get("adopters", [])]
             await n.notify_orgs(orgs, Notice("goal_milestone", reached), event_id=eid, session=session)
+
+    async def _confirmation_mail(self, p: camp.ActionPending, eid: str, session: Session) -> None:
+        """Ask a supporter to confirm their action (double opt-in), in the language of their action.
+
+        The links' tokens are not in the event: the mailer derives them from the ids (common.links)."""
+        pages = p.pages_url.rstrip("/")
+        context = {
+            "lang": p.language,
+            "first_name": p.first_name,
+            "campaign_title": p.campaign_title,
+            "organization_name": p.organization_name or "",
+            "confirm_url": f"{pages}/confirm/{LINK_TOKEN_PLACEHOLDER}",
+            "pages_url": f"{pages}/me/{PAGES_TOKEN_PLACEHOLDER}",
+            "expires_at": p.expires_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        }
+        links = [
+            {"placeholder": LINK_TOKEN_PLACEHOLDER, "purpose": ACTION_CONFIRMATION, "id": p.action_id},
+            {"placeholder": PAGES_TOKEN_PLACEHOLDER, "purpose": SUPPORTER_PAGES, "id": p.supporter_ref},
+        ]
+        kind = f"action_confirmation_{p.language}"
+        await self.notices.mail_supporter(p.email, kind, context, links=links, event_id=eid, session=session)
 
     async def _membership_notice(self, p: coal._MembershipEvent, eid: str, session: Session) -> None:
         n = self.notices

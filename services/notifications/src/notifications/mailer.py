@@ -49,15 +49,21 @@ class LinkSecretMissing(RuntimeError):
 
 
 def with_link_token(doc: Document, link_secret: str | None) -> tuple[str, str]:
-    """The text and HTML of a queued e-mail, its link's token (derived now, never stored) in place."""
+    """The text and HTML of a queued e-mail, its links' tokens (derived now, never stored) in place.
+
+    An e-mail has one `link` (its token stands for LINK_TOKEN_PLACEHOLDER) or several `links`, each
+    with its own placeholder."""
     text, html = str(doc["text"]), str(doc["html"])
-    link = doc.get("link")
-    if not link:
+    links = [{**doc["link"], "placeholder": LINK_TOKEN_PLACEHOLDER}] if doc.get("link") else []
+    links += list(doc.get("links") or ())
+    if not links:
         return text, html
     if not link_secret:
         raise LinkSecretMissing("NOTIFICATIONS_LINK_SIGNING_SECRET is not set: the link cannot be composed")
-    token = derive_link_token(link_secret, link["purpose"], link["id"])
-    return text.replace(LINK_TOKEN_PLACEHOLDER, token), html.replace(LINK_TOKEN_PLACEHOLDER, token)
+    for link in links:
+        token = derive_link_token(link_secret, link["purpose"], link["id"])
+        text, html = text.replace(link["placeholder"], token), html.replace(link["placeholder"], token)
+    return text, html
 
 
 def compose(doc: Document, sender: str, link_secret: str | None = None) -> EmailMessage:

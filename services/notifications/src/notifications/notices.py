@@ -18,6 +18,7 @@ from notifications.domain.notices import (
     ACCOUNT_CATEGORY,
     LINK_TOKEN_PLACEHOLDER,
     ROLES_FOR,
+    SUPPORTER_CATEGORY,
     Category,
     Channel,
     Notice,
@@ -117,6 +118,25 @@ class NoticeService:
         rendered = self.templates.render(kind, {**context, "link_token": LINK_TOKEN_PLACEHOLDER})
         doc = _email_doc(email, user_id, ACCOUNT_CATEGORY, rendered, event_id=event_id, now=utcnow())
         doc["link"] = {"purpose": purpose, "id": item_id}
+        await self.repo.insert_email(doc, session)
+
+    async def mail_supporter(
+        self,
+        email: str,
+        kind: str,
+        context: dict[str, Any],
+        *,
+        links: list[Document],
+        event_id: str,
+        session: Session,
+    ) -> None:
+        """Queue mail to a supporter (no account, no preferences) carrying links with derived tokens.
+
+        `links` are `{"placeholder", "purpose", "id"}`: each placeholder in the rendered text stands for
+        the token the mailer derives from the purpose and id when it sends (never stored)."""
+        rendered = self.templates.render(kind, context)
+        doc = _email_doc(email, None, SUPPORTER_CATEGORY, rendered, event_id=event_id, now=utcnow())
+        doc["links"] = links
         await self.repo.insert_email(doc, session)
 
     # ---- the feed and preferences ------------------------------------------------------------------

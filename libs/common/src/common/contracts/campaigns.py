@@ -2,7 +2,9 @@
 
 `campaigns.campaigns.v1` and `campaigns.actions.v1` are internal topics (other services of the platform);
 only `campaigns.action.recorded` may carry a supporter's contact details, and only when the supporter
-consented to be contacted by the organization the action is attributed to. `federation.campaigns.v1` is
+consented to be contacted by the organization the action is attributed to; `campaigns.action.pending`
+carries the address to mail the confirmation link to, for the notifications service alone (never
+delivered to partners). `federation.campaigns.v1` is
 public: it never carries personal data.
 """
 
@@ -144,6 +146,27 @@ class ActionRecorded(_ActionEvent):
     contact_shared_with_coalition: bool = False
 
 
+class ActionPending(_ActionEvent):
+    """A new supporter's action awaits their confirmation (double opt-in): notifications e-mails them.
+
+    Private to the platform (never delivered to partners, never counted). The links' tokens are not in
+    the event: the mailer derives them from `action_id` (the confirmation) and `supporter_ref` (the
+    supporter's own pages) under the link signing secret it shares with campaigns (common.links)."""
+
+    event_type: ClassVar[str] = "campaigns.action.pending"
+    action_id: UUID  # the pending action: its confirmation link's token is derived from it
+    supporter_ref: UUID  # its supporter pages' token is derived from it
+    kind: ActionKind
+    organization_id: UUID  # whose link it came through
+    email: str
+    first_name: str
+    language: Literal["en", "fr", "es", "pt", "de"]
+    campaign_title: str  # in `language`
+    organization_name: str | None = None
+    pages_url: str  # where the supporter pages are served: {pages_url}/confirm/{token}, /me/{token}
+    expires_at: datetime  # the confirmation link works until then
+
+
 class ConsentWithdrawn(_ActionEvent):
     event_type: ClassVar[str] = "campaigns.consent.withdrawn"
     supporter_id: UUID
@@ -173,7 +196,12 @@ CAMPAIGN_EVENTS: tuple[type[EventPayload], ...] = (
     MilestoneReached,
     StoryPublished,
 )
-ACTION_EVENTS: tuple[type[EventPayload], ...] = (ActionRecorded, ConsentWithdrawn, SupporterErased)
+ACTION_EVENTS: tuple[type[EventPayload], ...] = (
+    ActionRecorded,
+    ActionPending,
+    ConsentWithdrawn,
+    SupporterErased,
+)
 
 
 # ---- the public federation topic: no personal data, ever -----------------------------------------------

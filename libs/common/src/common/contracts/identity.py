@@ -32,6 +32,9 @@ class OrganizationRegistered(_OrganizationEvent):
     kind: OrgKind
     country: str
     website: str | None = None
+    logo_url: str | None = None
+    privacy_notice_url: str | None = None
+    embed_origins: list[str] = []  # origins allowed to embed its campaign pages (CORS, frame-ancestors)
     registered_by: UUID
 
 
@@ -42,6 +45,9 @@ class OrganizationUpdated(_OrganizationEvent):
     kind: OrgKind
     country: str
     website: str | None = None
+    logo_url: str | None = None
+    privacy_notice_url: str | None = None
+    embed_origins: list[str] = []
     changed_fields: list[str]
 
 

@@ -10,19 +10,24 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from campaigns.api.ratelimit import limit_public
-from campaigns.api.routes import ServiceDep, consent_texts, progress
+from campaigns.api.routes import ServiceDep, consent_list, progress
 from campaigns.api.schemas import (
     ActionOut,
     ActionRead,
+    ChallengeOut,
     CheckinIn,
+    ConfirmationIn,
+    ConfirmationOut,
     ConsentRead,
     ConsentWithdrawal,
     LetterIn,
     PublicCampaign,
+    PublicOrganization,
+    PublicParty,
     PublicStory,
     PublicStoryPage,
     RsvpIn,
@@ -34,7 +39,8 @@ from campaigns.api.schemas import (
 )
 from campaigns.domain.campaigns import ActionKind, CampaignStatus
 from campaigns.domain.supporters import ConsentPurpose
-from campaigns.service import ActionInput, Recorded, SupporterInput
+from campaigns.repository import ActionRecord
+from campaigns.service import ActionInput, Confirmed, PublicPage, Recorded, SupporterInput
 from common.paging import decode_cursor, next_cursor
 
 router = APIRouter(prefix="/v1/public", tags=["public"], dependencies=[Depends(limit_public)])
@@ -50,7 +56,15 @@ IdempotencyKey = Annotated[
 ]
 ACTION_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"model": ActionOut, "description": "Already recorded for this supporter, or an idempotent replay"},
-    409: {"description": "The campaign is not taking this action (not active, closed, full, link withdrawn)"},
+    202: {
+        "model": ActionOut,
+        "description": "Held until the supporter confirms it by the link e-mailed to them (double opt-in)",
+    },
+    400: {"description": "No valid solved proof-of-work (`challenge-failed`), or a filled honeypot field"},
+    409: {
+        "description": "The campaign is not taking this action (not active, closed, full, link withdrawn), "
+        "or the proof-of-work was used before (`challenge-used`)"
+    },
     429: {"description": "Too many requests from this address (see Retry-After)"},
 }
 SUPPORTER_TOKEN_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -60,19 +74,39 @@ SUPPORTER_TOKEN_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get(
-    "/links/{ref}", response_model=PublicCampaign, summary="The campaign behind an organization's link"
-)
-async def public_campaign(ref: Ref, service: ServiceDep) -> PublicCampaign:
-    link, campaign, stats = await service.public_link(ref)
+Lang = Annotated[
+    str | None,
+    Query(
+        max_length=35,
+        pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$",
+        description="Language wanted (en, fr, es, pt, de); the campaign's default language when it has no "
+        "texts in it, field by field",
+    ),
+]
+
+
+def public_campaign_of(page: PublicPage, challenge_required: bool) -> PublicCampaign:
+    """The public view of a link's page (also what the hosted pages render)."""
+    link, campaign, stats, texts = page.link, page.campaign, page.stats, page.texts
+    org = page.organization
     return PublicCampaign(
         campaign_id=campaign.id,
-        ref=ref,
+        ref=link.ref,
         organization_id=link.org_id,
+        organization=PublicOrganization(
+            id=org.id, name=org.name, logo_url=org.logo_url, privacy_notice_url=org.privacy_notice_url
+        ),
+        owner=PublicParty(id=page.owner.id, name=page.owner.name),
+        coalition=PublicParty(id=page.coalition.id, name=page.coalition.name) if page.coalition else None,
+        language=texts.language,
+        default_language=campaign.default_language,
+        languages=sorted({campaign.default_language, *campaign.translations}),
+        double_opt_in=campaign.double_opt_in,
+        challenge_required=challenge_required,
         kind=campaign.kind,
-        title=campaign.title,
-        summary=campaign.summary,
-        details=campaign.details,
+        title=texts.title,
+        summary=texts.summary,
+        details=texts.details,
         status=campaign.status,
         accepts=list(campaign.action_kinds)
         if campaign.status is CampaignStatus.ACTIVE and link.state == "active"
@@ -80,8 +114,19 @@ async def public_campaign(ref: Ref, service: ServiceDep) -> PublicCampaign:
         close_at=campaign.close_at,
         goal=progress(campaign.goal, stats["counts"], stats["unique_supporters"]),
         counts=stats["counts"],
-        consent_texts=consent_texts(campaign),
+        unique_supporters=stats["unique_supporters"],
+        consent_texts=consent_list(texts.consent_texts),
     )
+
+
+@router.get(
+    "/links/{ref}", response_model=PublicCampaign, summary="The campaign behind an organization's link"
+)
+async def public_campaign(
+    request: Request, ref: Ref, service: ServiceDep, lang: Lang = None
+) -> PublicCampaign:
+    page = await service.public_page(ref, lang)
+    return public_campaign_of(page, request.app.state.settings.public_challenge_required)
 
 
 async def _act(
@@ -98,23 +143,78 @@ async def _act(
             country=s.country,
         ),
         consents=dict(body.consents),
+        language=body.language,
         **extra,
     )
-    recorded: Recorded = await service.record_action(ref=ref, action=action, idempotency_key=key)
+    recorded: Recorded = await service.record_action(
+        ref=ref, action=action, idempotency_key=key, altcha=body.altcha, honeypot=body.website
+    )
+    return action_response(recorded)
+
+
+def action_read(action: ActionRecord) -> ActionRead:
+    return ActionRead(
+        id=action.id,
+        campaign_id=action.campaign_id,
+        kind=ActionKind(action.kind),
+        organization_id=action.org_id,
+        created_at=action.created_at,
+    )
+
+
+def action_response(recorded: Recorded) -> JSONResponse:
+    """201 recorded, 202 held for confirmation (double opt-in), 200 already recorded."""
+    if recorded.already_recorded:
+        status, status_code = "already_recorded", 200
+    elif recorded.pending:
+        status, status_code = "pending_confirmation", 202
+    else:
+        status, status_code = "recorded", 201
     body = ActionOut(
-        action=ActionRead(
-            id=recorded.action.id,
-            campaign_id=recorded.action.campaign_id,
-            kind=ActionKind(recorded.action.kind),
-            organization_id=recorded.action.org_id,
-            created_at=recorded.action.created_at,
-        ),
+        status=status,
+        action=action_read(recorded.action),
         already_recorded=recorded.already_recorded,
         replayed=recorded.replayed,
         supporter_token=recorded.supporter_token,
     )
-    status_code = 200 if recorded.already_recorded else 201
     return JSONResponse(body.model_dump(mode="json"), status_code=status_code)
+
+
+@router.get(
+    "/challenge",
+    response_model=ChallengeOut,
+    summary="A proof-of-work challenge (ALTCHA) to solve before posting an action",
+)
+async def challenge(service: ServiceDep) -> JSONResponse:
+    issued = service.issue_challenge()
+    body = ChallengeOut(
+        algorithm=issued.algorithm,
+        challenge=issued.challenge,
+        maxnumber=issued.maxnumber,
+        salt=issued.salt,
+        signature=issued.signature,
+    )
+    return JSONResponse(body.model_dump(), headers={"Cache-Control": "no-store"})
+
+
+@router.post(
+    "/confirmations",
+    response_model=ConfirmationOut,
+    responses={
+        404: {"description": "No action awaits this link"},
+        409: {"description": "Already confirmed (`already-confirmed`), or the campaign no longer takes it"},
+        410: {"description": "The link expired (the held action was erased)"},
+    },
+    summary="Confirm a held action with the token of the link e-mailed to the supporter (double opt-in)",
+)
+async def confirm(body: ConfirmationIn, service: ServiceDep) -> ConfirmationOut:
+    confirmed: Confirmed = await service.confirm_action(body.token)
+    return ConfirmationOut(
+        status="confirmed",
+        campaign_id=confirmed.campaign_id,
+        link_ref=confirmed.link_ref,
+        action=action_read(confirmed.action),
+    )
 
 
 @router.post(

@@ -28,6 +28,7 @@ from campaigns.api.schemas import (
     StoryRead,
     SupporterPage,
     SupporterRead,
+    TranslationRead,
 )
 from campaigns.domain.campaigns import Campaign, CampaignKind, Goal, Transition
 from campaigns.domain.supporters import ConsentPurpose
@@ -63,15 +64,30 @@ def campaign_read(campaign: Campaign) -> CampaignRead:
         launch_at=campaign.launch_at,
         close_at=campaign.close_at,
         consent_texts=consent_texts(campaign),
+        double_opt_in=campaign.double_opt_in,
+        default_language=campaign.default_language,
+        translations={
+            lang: TranslationRead(
+                title=t.get("title"),
+                summary=t.get("summary"),
+                details=t.get("details", {}),
+                consent_texts=consent_list(campaign.consent_translations.get(lang, {})),
+            )
+            for lang, t in sorted(campaign.translations.items())
+        },
         created_at=campaign.created_at,
         updated_at=campaign.updated_at,
     )
 
 
 def consent_texts(campaign: Campaign) -> list[ConsentTextRead]:
+    return consent_list(campaign.consent_texts)
+
+
+def consent_list(texts: dict[str, dict[str, str]]) -> list[ConsentTextRead]:
     return [
         ConsentTextRead(purpose=ConsentPurpose(p), version=t["version"], text=t["text"])
-        for p, t in sorted(campaign.consent_texts.items())
+        for p, t in sorted(texts.items())
     ]
 
 
@@ -87,7 +103,8 @@ def link_read(request: Request, doc: Document) -> LinkRead:
         organization_id=doc["org_id"],
         role=doc["role"],
         state=doc["state"],
-        action_url=f"{settings.base_url}/v1/public/links/{doc['_id']}",
+        action_url=f"{settings.pages_url}/p/{doc['_id']}",
+        api_url=f"{settings.base_url}/v1/public/links/{doc['_id']}",
         created_at=doc["created_at"],
     )
 
@@ -112,6 +129,11 @@ async def create_campaign(
         launch_at=body.launch_at,
         close_at=body.close_at,
         consent_texts=dict(body.consent_texts),
+        double_opt_in=body.double_opt_in,
+        default_language=body.default_language,
+        translations={
+            lang: t.model_dump(mode="json", exclude_none=True) for lang, t in body.translations.items()
+        },
     )
     return campaign_read(await service.create_campaign(principal=principal, new=new))
 
@@ -150,6 +172,10 @@ async def update_campaign(
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
     if body.goal is not None:
         changes["goal"] = body.goal.model_dump()
+    if body.translations is not None:
+        changes["translations"] = {
+            lang: t.model_dump(mode="json", exclude_none=True) for lang, t in body.translations.items()
+        }
     return campaign_read(
         await service.update_campaign(principal=principal, campaign_id=campaign_id, changes=changes)
     )

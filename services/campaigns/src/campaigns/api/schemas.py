@@ -19,6 +19,7 @@ from pydantic import (
 
 from campaigns.domain.campaigns import ActionKind, CampaignKind, CampaignStatus, GoalMetric
 from campaigns.domain.details import (
+    DecisionMaker,
     EventDetails,
     LetterDetails,
     PetitionDetails,
@@ -68,6 +69,50 @@ class GoalIn(Strict):
     deadline: Moment
 
 
+LanguageCode = Literal["en", "fr", "es", "pt", "de"]
+
+
+class TranslationIn(Strict):
+    """A campaign's texts in another language; a field left out falls back to the default language's."""
+
+    title: Title | None = None
+    summary: Summary | None = None
+    text: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000), MULTI_LINE]
+        | None
+    ) = Field(None, description="Petition: the text")
+    target: DecisionMaker | None = Field(None, description="Petition: the decision-maker")
+    subject: Title | None = Field(None, description="Letter: the subject")
+    body_template: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000), MULTI_LINE]
+        | None
+    ) = Field(None, description="Letter: the letter")
+    ask: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), ONE_LINE]
+        | None
+    ) = Field(None, description="Letter: the ask")
+    description: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000), MULTI_LINE]
+        | None
+    ) = Field(None, description="Event: what happens")
+    place: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), ONE_LINE]
+        | None
+    ) = Field(None, description="Event: the place")
+    prompt: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000), MULTI_LINE]
+        | None
+    ) = Field(None, description="Story collection: the prompt")
+    consent_text: ConsentText | None = Field(None, description="Story collection: the consent to publication")
+    message: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000), MULTI_LINE]
+        | None
+    ) = Field(None, description="Share: the message")
+    consent_texts: dict[ConsentPurpose, ConsentText] = Field(
+        default_factory=dict, description="The consent texts in this language (each gets its own version)"
+    )
+
+
 class _CampaignCreate(Strict):
     organization_id: UUID = Field(description="The organization creating it (owner, or the acting lead)")
     coalition_id: UUID | None = Field(None, description="Set for a coalition campaign")
@@ -78,6 +123,17 @@ class _CampaignCreate(Strict):
     close_at: Scheduled | None = Field(None, description="Close on its own at this time")
     consent_texts: dict[ConsentPurpose, ConsentText] = Field(
         default_factory=dict, description="Own wording of the consent texts (defaults are provided)"
+    )
+    double_opt_in: bool | None = Field(
+        None,
+        description=(
+            "A new supporter's action counts only once confirmed by an e-mailed link "
+            "(default: on for petitions and letters, off for the other kinds)"
+        ),
+    )
+    default_language: LanguageCode = Field("en", description="The language of the campaign's own texts")
+    translations: dict[LanguageCode, TranslationIn] = Field(
+        default_factory=dict, description="The texts in other languages, field by field"
     )
 
 
@@ -122,6 +178,11 @@ class CampaignUpdate(Strict):
     launch_at: Scheduled | None = None
     close_at: Scheduled | None = None
     consent_texts: dict[ConsentPurpose, ConsentText] | None = None
+    double_opt_in: bool | None = None
+    default_language: LanguageCode | None = None
+    translations: dict[LanguageCode, TranslationIn] | None = Field(
+        None, description="Replaces all translations (send every language to keep)"
+    )
 
 
 class GoalRead(BaseModel):
@@ -137,6 +198,13 @@ class ConsentTextRead(BaseModel):
     text: str
 
 
+class TranslationRead(BaseModel):
+    title: str | None = None
+    summary: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict, description="The kind's texts in this language")
+    consent_texts: list[ConsentTextRead] = Field(default_factory=list)
+
+
 class CampaignRead(BaseModel):
     id: UUID
     kind: CampaignKind
@@ -150,6 +218,9 @@ class CampaignRead(BaseModel):
     launch_at: datetime | None
     close_at: datetime | None
     consent_texts: list[ConsentTextRead]
+    double_opt_in: bool
+    default_language: str
+    translations: dict[str, TranslationRead]
     created_at: datetime
     updated_at: datetime
 
@@ -168,7 +239,8 @@ class LinkRead(BaseModel):
     organization_id: UUID
     role: Literal["owner", "adopter"]
     state: Literal["active", "withdrawn"]
-    action_url: str = Field(description="Public page and action endpoints of this organization's link")
+    action_url: str = Field(description="The hosted page of this organization's link (`/p/{ref}`)")
+    api_url: str = Field(description="The public API of this organization's link (`/v1/public/links/{ref}`)")
     created_at: datetime
 
 
@@ -252,10 +324,30 @@ class Moderation(Strict):
 # ---- public ----------------------------------------------------------------------------------------
 
 
+class PublicOrganization(BaseModel):
+    id: UUID
+    name: str | None = Field(description="None until the organization's events reached this service")
+    logo_url: str | None = None
+    privacy_notice_url: str | None = None
+
+
+class PublicParty(BaseModel):
+    id: UUID
+    name: str | None
+
+
 class PublicCampaign(BaseModel):
     campaign_id: UUID
     ref: str
     organization_id: UUID = Field(description="The organization this link attributes actions to")
+    organization: PublicOrganization = Field(description="Whose link it is: shown on the page")
+    owner: PublicParty = Field(description="The organization that owns the campaign")
+    coalition: PublicParty | None = Field(description="The coalition running it, if any")
+    language: str = Field(description="The language of the texts below (the requested one, or the default)")
+    default_language: str
+    languages: list[str] = Field(description="Languages the campaign has texts in")
+    double_opt_in: bool = Field(description="A new supporter's action counts once confirmed by e-mail")
+    challenge_required: bool = Field(description="Actions must carry a solved proof-of-work (`altcha`)")
     kind: CampaignKind
     title: str
     summary: str
@@ -265,7 +357,10 @@ class PublicCampaign(BaseModel):
     close_at: datetime | None
     goal: Progress
     counts: dict[str, int]
-    consent_texts: list[ConsentTextRead] = Field(description="Show these; send back the versions agreed to")
+    unique_supporters: int
+    consent_texts: list[ConsentTextRead] = Field(
+        description="Show these (in `language`); send back the versions agreed to"
+    )
 
 
 class SupporterIn(Strict):
@@ -281,6 +376,19 @@ class _ActionIn(Strict):
     consents: dict[ConsentPurpose, Version] = Field(
         default_factory=dict,
         description="Consents given, each with the version of the text shown (from the public campaign)",
+    )
+    language: LanguageCode | None = Field(
+        None,
+        description="The language the supporter read the page in (consent versions are of that language's "
+        "texts; their e-mails are in it); the campaign's default language when left out",
+    )
+    altcha: Annotated[str, StringConstraints(max_length=4000, pattern=r"^[A-Za-z0-9+/=_-]*$")] | None = Field(
+        None,
+        description="The solved proof-of-work (ALTCHA payload, base64) of a challenge from "
+        "GET /v1/public/challenge; required unless the service turned the challenge off",
+    )
+    website: Annotated[str, StringConstraints(max_length=200), ONE_LINE] | None = Field(
+        None, description="Leave empty: a form field hidden from people (a filled one marks a robot)"
     )
 
 
@@ -327,6 +435,13 @@ class ActionRead(BaseModel):
 
 
 class ActionOut(BaseModel):
+    status: Literal["recorded", "pending_confirmation", "already_recorded"] = Field(
+        "recorded",
+        description=(
+            "`pending_confirmation` (202): held until the supporter uses the link e-mailed to them "
+            "(double opt-in), not counted before; `recorded` (201); `already_recorded` (200)"
+        ),
+    )
     action: ActionRead
     already_recorded: bool = Field(description="The supporter had already taken this action: nothing changed")
     replayed: bool = Field(False, description="The first result of this Idempotency-Key")
@@ -353,7 +468,34 @@ class PublicStoryPage(BaseModel):
     next_cursor: str | None
 
 
-SupporterToken = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}\.[A-Za-z0-9_-]{43}$")]
+SupporterToken = Annotated[
+    str,
+    StringConstraints(pattern=r"^(?:[0-9a-f]{32}\.[A-Za-z0-9_-]{43}|sp_[A-Za-z0-9_-]{43})$"),
+    Field(description="The token of a new supporter's first response, or of their own pages' e-mailed link"),
+]
+LinkToken = Annotated[str, StringConstraints(pattern=r"^ac_[A-Za-z0-9_-]{43}$")]
+
+
+class ChallengeOut(BaseModel):
+    """An ALTCHA challenge: find `number` <= `maxnumber` with SHA-256(salt + number) == challenge, then send
+    base64(JSON {algorithm, challenge, number, salt, signature}) as an action's `altcha`."""
+
+    algorithm: Literal["SHA-256"]
+    challenge: str
+    maxnumber: int
+    salt: str = Field(description="Carries the challenge's expiry (`?expires=<unix seconds>`)")
+    signature: str
+
+
+class ConfirmationIn(Strict):
+    token: LinkToken = Field(description="The token of the confirmation link e-mailed to the supporter")
+
+
+class ConfirmationOut(BaseModel):
+    status: Literal["confirmed"]
+    campaign_id: UUID
+    link_ref: str
+    action: ActionRead
 
 
 class TokenIn(Strict):

@@ -136,6 +136,10 @@ class Campaign(BaseModel):
     launch_at: datetime | None = None
     close_at: datetime | None = None
     consent_texts: dict[str, dict[str, str]]  # purpose -> {"version", "text"} in force now
+    double_opt_in: bool = False  # a new supporter's action counts once its e-mailed link is used
+    default_language: str = "en"  # the language of the fields above
+    translations: dict[str, dict[str, Any]] = {}  # language -> {"title", "summary", "details": {...}}
+    consent_translations: dict[str, dict[str, dict[str, str]]] = {}  # language -> purpose -> text
     created_by: str
     created_at: datetime
     updated_at: datetime

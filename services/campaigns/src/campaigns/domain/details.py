@@ -83,6 +83,7 @@ TIME_ZONES = frozenset(available_timezones())
 
 class EventDetails(Strict):
     event_type: EventType
+    description: Text | None = Field(None, description="What happens at the event")
     starts_at: Moment
     ends_at: Moment
     time_zone: Annotated[str, ONE_LINE] = Field(

@@ -77,6 +77,11 @@ class SupporterKeys:
         message = f"{campaign_id}:{normalise_email(email)}".encode()
         return hmac.new(self._email_key, message, hashlib.sha256).hexdigest()
 
+    def address_key(self, org_id: UUID, email: str) -> str:
+        """The keyed hash under which an organization knows an address was confirmed (double opt-in)."""
+        message = f"confirmed:{org_id}:{normalise_email(email)}".encode()
+        return hmac.new(self._email_key, message, hashlib.sha256).hexdigest()
+
     def fingerprint(self, request: Any) -> str:
         """A keyed digest of a request, to recognise an idempotent retry without keeping its contents."""
         canonical = json.dumps(request, sort_keys=True, default=str).encode()

@@ -20,6 +20,7 @@ from campaigns.domain.campaigns import (
     next_status,
 )
 from campaigns.domain.details import validate_details
+from campaigns.domain.languages import DEFAULT_LANGUAGE, TRANSLATABLE_DETAILS
 from campaigns.domain.supporters import (
     DEFAULT_CONSENT_TEXTS,
     ConsentPurpose,
@@ -46,6 +47,61 @@ class NewCampaign:
     launch_at: datetime | None = None
     close_at: datetime | None = None
     consent_texts: dict[ConsentPurpose, str] = field(default_factory=dict)
+    double_opt_in: bool | None = None  # None: on for petitions and letters
+    default_language: str = DEFAULT_LANGUAGE.value
+    translations: dict[str, dict[str, Any]] = field(default_factory=dict)  # language -> given fields
+
+
+DOUBLE_OPT_IN_BY_DEFAULT = frozenset({CampaignKind.PETITION, CampaignKind.LETTER})
+ALL_TRANSLATABLE = frozenset(f for fields in TRANSLATABLE_DETAILS.values() for f in fields)
+
+
+def translations_of(
+    kind: CampaignKind,
+    default_language: str,
+    given: dict[str, dict[str, Any]],
+    consent_texts: dict[str, dict[str, str]],
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, dict[str, str]]]]:
+    """The translations as stored, and the translated consent texts with their versions; 422 for a
+    translation of the default language, of a text the kind does not have, or of a consent not asked."""
+    translations: dict[str, dict[str, Any]] = {}
+    consents: dict[str, dict[str, dict[str, str]]] = {}
+    allowed = TRANSLATABLE_DETAILS[kind]
+    for language, fields in given.items():
+        where = f"translations.{language}"
+        if language == default_language:
+            raise InvalidInput(
+                "the default language's texts are the campaign's own fields, not a translation", field=where
+            )
+        stray = sorted(k for k in ALL_TRANSLATABLE if fields.get(k) is not None and k not in allowed)
+        if stray:
+            raise InvalidInput(
+                f"a {kind.value} campaign has no {stray[0]} to translate", field=f"{where}.{stray[0]}"
+            )
+        entry: dict[str, Any] = {k: fields[k] for k in ("title", "summary") if fields.get(k) is not None}
+        entry["details"] = {k: fields[k] for k in allowed if fields.get(k) is not None}
+        texts: dict[str, dict[str, str]] = {}
+        for purpose, text in (fields.get("consent_texts") or {}).items():
+            purpose = ConsentPurpose(purpose).value
+            if purpose not in consent_texts:
+                raise InvalidInput(
+                    f"this campaign asks no consent to {purpose}",
+                    field=f"{where}.consent_texts",
+                    purposes=sorted(consent_texts),
+                )
+            if purpose == ConsentPurpose.PUBLISH_STORY.value:
+                continue  # a story collection's consent to publication is its details' consent_text
+            texts[purpose] = {"version": consent_version(text), "text": text}
+        story_consent = entry["details"].get("consent_text")
+        if story_consent and ConsentPurpose.PUBLISH_STORY.value in consent_texts:
+            texts[ConsentPurpose.PUBLISH_STORY.value] = {
+                "version": consent_version(story_consent),
+                "text": story_consent,
+            }
+        translations[language] = entry
+        if texts:
+            consents[language] = texts
+    return translations, consents
 
 
 class Lifecycle(Access):
@@ -98,6 +154,15 @@ class Lifecycle(Access):
         details = validate_details(new.kind, new.details)
         self._check_goal(new.kind, new.goal, now, new=True)
         self._check_schedule(new.launch_at, new.close_at)
+        consent_texts = self._consent_texts(
+            new.kind, details, new.consent_texts, new.coalition_id is not None
+        )
+        translations, consent_translations = translations_of(
+            new.kind, new.default_language, new.translations, consent_texts
+        )
+        double_opt_in = new.double_opt_in
+        if double_opt_in is None:
+            double_opt_in = new.kind in DOUBLE_OPT_IN_BY_DEFAULT
         campaign = Campaign(
             id=uuid.uuid4(),
             kind=new.kind,
@@ -110,9 +175,11 @@ class Lifecycle(Access):
             status=CampaignStatus.DRAFT,
             launch_at=new.launch_at,
             close_at=new.close_at,
-            consent_texts=self._consent_texts(
-                new.kind, details, new.consent_texts, new.coalition_id is not None
-            ),
+            consent_texts=consent_texts,
+            double_opt_in=double_opt_in,
+            default_language=new.default_language,
+            translations=translations,
+            consent_translations=consent_translations,
             created_by=principal.subject,
             created_at=now,
             updated_at=now,
@@ -199,6 +266,36 @@ class Lifecycle(Access):
             )
             if texts != campaign.consent_texts:
                 update["consent_texts"] = texts
+        if changes.get("double_opt_in") is not None and changes["double_opt_in"] != campaign.double_opt_in:
+            update["double_opt_in"] = changes["double_opt_in"]
+        language = changes.get("default_language") or campaign.default_language
+        if language != campaign.default_language:
+            update["default_language"] = language
+        if changes.get("translations") is not None or "default_language" in update or "details" in update:
+            wanted: dict[str, dict[str, Any]] | None = changes.get("translations")
+            if wanted is None:  # keep the translations as given before, checked against the new fields
+                wanted = {
+                    lang: {
+                        **{k: v for k, v in t.items() if k != "details"},
+                        **t.get("details", {}),
+                        "consent_texts": {
+                            p: c["text"]
+                            for p, c in campaign.consent_translations.get(lang, {}).items()
+                            if p != ConsentPurpose.PUBLISH_STORY.value
+                        },
+                    }
+                    for lang, t in campaign.translations.items()
+                }
+            translations, consent_translations = translations_of(
+                campaign.kind,
+                language,
+                wanted,
+                update.get("consent_texts", campaign.consent_texts),
+            )
+            if translations != campaign.translations:
+                update["translations"] = translations
+            if consent_translations != campaign.consent_translations:
+                update["consent_translations"] = consent_translations
         if not update:
             return campaign
         update["updated_at"] = now

@@ -15,6 +15,7 @@ from common.auth import Principal
 from common.contracts import campaigns as ev
 from common.errors import Forbidden, Gone, NotFound
 from common.events import utcnow
+from common.links import PREFIXES, SUPPORTER_PAGES, token_digest
 from common.mongo import Document, Session, in_transaction
 from common.outbox import OUTBOX
 
@@ -74,7 +75,14 @@ class Privacy(Lifecycle):
     # ---- consent and erasure ---------------------------------------------------------------------
 
     async def supporter_by_token(self, token: str) -> Document:
-        supporter = await self.repo.get_supporter(self.keys.supporter_of(token))
+        """The supporter a token names: the token of a new supporter's first response, or the token of
+        their own pages' link e-mailed with a confirmation (`sp_...`, known here by its digest)."""
+        if token.startswith(PREFIXES[SUPPORTER_PAGES] + "_"):
+            supporter = await self.repo.supporter_by_page_digest(token_digest(token))
+            if supporter is None:
+                raise NotFound("no supporter has this token (an action is recorded once confirmed)")
+        else:
+            supporter = await self.repo.get_supporter(self.keys.supporter_of(token))
         if supporter is None:
             raise NotFound("no such supporter")
         if supporter.get("erased_at") is not None:
@@ -145,6 +153,9 @@ class Privacy(Lifecycle):
         assert campaign is not None
 
         async def work(session: Session) -> None:
+            if supporter.get("email"):  # asked to confirm again should they come back
+                key = self.keys.address_key(supporter["org_id"], supporter["email"])
+                await self.repo.forget_address(key, session)
             await self.repo.erase_supporter(supporter["_id"], utcnow(), session)
             await self.repo.forget_idempotent_of(supporter["_id"], session)
             await self._redact_outbox(supporter["_id"], session)

@@ -84,6 +84,9 @@ async def register_organization(
         country=body.country,
         website=str(body.website) if body.website else None,
         description=body.description,
+        logo_url=str(body.logo_url) if body.logo_url else None,
+        privacy_notice_url=str(body.privacy_notice_url) if body.privacy_notice_url else None,
+        embed_origins=body.embed_origins,
     )
     return await service.register_organization(principal=principal, new=new)
 

@@ -6,12 +6,20 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import AfterValidator, AnyHttpUrl, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from common.text import MULTI_LINE, ONE_LINE
 from identity.domain.memberships import OrgRole
 from identity.domain.oauth import OAuthErrorCode
-from identity.domain.organizations import COUNTRY_PATTERN, SLUG_PATTERN, OrgKind, OrgStatus
+from identity.domain.organizations import (
+    COUNTRY_PATTERN,
+    LOOPBACK_HOSTS,
+    MAX_EMBED_ORIGINS,
+    SLUG_PATTERN,
+    OrgKind,
+    OrgStatus,
+    embed_origin,
+)
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), ONE_LINE]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000), MULTI_LINE]
@@ -78,6 +86,26 @@ class ProfileRead(UserRead):
     memberships: list[MembershipSummary]
 
 
+def _https(value: AnyHttpUrl) -> AnyHttpUrl:
+    if value.scheme != "https" and value.host not in LOOPBACK_HOSTS:
+        raise ValueError("the address must use https")
+    return value
+
+
+def _origins(values: list[str]) -> list[str]:
+    origins = [embed_origin(v) for v in values]
+    return sorted(set(origins))
+
+
+HttpsUrl = Annotated[AnyHttpUrl, AfterValidator(_https), Field(max_length=2000)]
+EmbedOrigins = Annotated[
+    list[Annotated[str, StringConstraints(max_length=300), ONE_LINE]],
+    Field(max_length=MAX_EMBED_ORIGINS),
+    AfterValidator(_origins),
+    Field(description="Origins (https://host[:port]) allowed to embed the organization's campaign pages"),
+]
+
+
 class OrganizationCreate(Strict):
     slug: Slug
     name: Name
@@ -85,6 +113,11 @@ class OrganizationCreate(Strict):
     country: Country
     website: AnyHttpUrl | None = None
     description: Description | None = None
+    logo_url: HttpsUrl | None = Field(None, description="The logo shown on campaign pages (https)")
+    privacy_notice_url: HttpsUrl | None = Field(
+        None, description="The privacy notice campaign pages link to (https)"
+    )
+    embed_origins: EmbedOrigins = []
 
 
 class OrganizationUpdate(Strict):
@@ -93,10 +126,14 @@ class OrganizationUpdate(Strict):
     country: Country | None = None
     website: AnyHttpUrl | None = None
     description: Description | None = None
+    logo_url: HttpsUrl | None = None
+    privacy_notice_url: HttpsUrl | None = None
+    embed_origins: EmbedOrigins | None = None
 
     def changes(self) -> dict[str, Any]:
         values = self.model_dump(exclude_unset=True, mode="json")
-        return {k: v for k, v in values.items() if v is not None or k in ("website", "description")}
+        clearable = ("website", "description", "logo_url", "privacy_notice_url")
+        return {k: v for k, v in values.items() if v is not None or k in clearable}
 
 
 class OrganizationRead(BaseModel):
@@ -107,6 +144,9 @@ class OrganizationRead(BaseModel):
     country: str
     website: str | None
     description: str | None
+    logo_url: str | None = None
+    privacy_notice_url: str | None = None
+    embed_origins: list[str] = []
     status: OrgStatus
     verified: bool
     created_at: datetime

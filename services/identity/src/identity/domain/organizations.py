@@ -30,7 +30,36 @@ SLUG_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$"
 COUNTRY_PATTERN = r"^[A-Z]{2}$"
 _SLUG = re.compile(SLUG_PATTERN)
 RESERVED_SLUGS = frozenset({"admin", "api", "platform", "system", "root", "support", "well-known"})
-EDITABLE_FIELDS = ("name", "kind", "country", "website", "description")
+EDITABLE_FIELDS = (
+    "name",
+    "kind",
+    "country",
+    "website",
+    "description",
+    "logo_url",
+    "privacy_notice_url",
+    "embed_origins",
+)
+MAX_EMBED_ORIGINS = 20
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+
+
+def embed_origin(value: str) -> str:
+    """An origin allowed to embed the organization's campaign pages: `https://host[:port]`, nothing more
+    (no path, query, fragment or credentials), lower-cased; plain http only for loopback (development)."""
+    text = value.strip()
+    match = re.fullmatch(r"(https?)://([A-Za-z0-9.-]+|\[::1\])(?::(\d{1,5}))?/?", text)
+    if match is None:
+        raise ValueError("an embed origin is https://host or https://host:port, without a path")
+    scheme, host, port = match.group(1), match.group(2).lower(), match.group(3)
+    if scheme == "http" and host not in LOOPBACK_HOSTS:
+        raise ValueError("an embed origin is served over https (plain http only for localhost)")
+    if host.startswith(("-", ".")) or host.endswith(("-", ".")) or ".." in host:
+        raise ValueError("an embed origin's host name is malformed")
+    if port is not None and not 0 < int(port) < 65536:
+        raise ValueError("an embed origin's port is out of range")
+    default = "443" if scheme == "https" else "80"
+    return f"{scheme}://{host}" + (f":{port}" if port and port != default else "")
 
 
 class Organization(BaseModel):
@@ -43,6 +72,9 @@ class Organization(BaseModel):
     country: str
     website: str | None = None
     description: str | None = None
+    logo_url: str | None = None
+    privacy_notice_url: str | None = None
+    embed_origins: list[str] = []
     status: OrgStatus = OrgStatus.ACTIVE
     verified: bool = False
     verified_at: datetime | None = None

@@ -41,6 +41,11 @@ ACCOUNT_CATEGORY = "account"
 # Stands for a link's token in a queued e-mail's text and HTML; the mailer puts the token, derived from
 # the e-mail's `link` (common.links), in its place when it sends, so MongoDB never holds the token.
 LINK_TOKEN_PLACEHOLDER = "{link-token}"  # noqa: S105 - a placeholder, not a secret
+# Mail to a supporter about their own action (the link that confirms it, double opt-in): sent whatever
+# happens, never in a feed (supporters have no account). The second link (their own pages) has its own
+# placeholder.
+SUPPORTER_CATEGORY = "supporter"
+PAGES_TOKEN_PLACEHOLDER = "{pages-token}"  # noqa: S105 - a placeholder, not a secret
 
 OUTCOME_TEXT = {
     "coalition.membership.joined": "the organization is now a member",
