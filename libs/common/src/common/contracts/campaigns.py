@@ -160,6 +160,91 @@ class SupporterErased(_ActionEvent):
     requested_by: Literal["supporter", "organization"]
 
 
+# ---- advocacy that reaches decision-makers (issue 12): work orders for the notifications service --------
+# Private (names, e-mail addresses, letters): internal topics only, never forwarded to webhooks.
+
+
+class DecisionMaker(BaseModel):
+    """A target as it was addressed: the directory entry's id and version, name and e-mail address."""
+
+    model_config = ConfigDict(frozen=True)
+
+    target_id: UUID
+    target_version: int
+    name: str
+    email: str
+
+
+class MailAttachment(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    filename: str
+    content_type: str
+    content_base64: str
+
+
+class LetterDispatchRequested(_ActionEvent):
+    """A confirmed letter action: notifications mails it to each target (one mail per letter and target,
+    or in the target's daily digest). `reply_to` only with the supporter's consent purpose `reply_to`."""
+
+    event_type: ClassVar[str] = "campaigns.letter.dispatch_requested"
+    letter_id: UUID
+    organization_id: UUID  # whose link the letter came through
+    supporter_id: UUID
+    delivery: Literal["per_letter", "digest"]
+    from_name: str  # the supporter's name as they gave it
+    reply_to: str | None = None
+    subject: str
+    body: str  # the rendered letter, as the supporter wrote or accepted it
+    language: str = "en"
+    targets: list[DecisionMaker]
+
+
+class PetitionDeliveryRequested(_CampaignEvent):
+    """A manager delivers a petition by e-mail to one target, with its PDF and CSV attached."""
+
+    event_type: ClassVar[str] = "campaigns.petition.delivery_requested"
+    delivery_id: UUID
+    organization_id: UUID | None = None  # the delivering organization, when not the owner
+    target: DecisionMaker
+    subject: str
+    body: str
+    attachments: list[MailAttachment]
+
+
+class MeetingAttendee(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    email: str
+    language: str = "en"
+
+
+class MeetingTarget(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    target_id: UUID | None = None
+    name: str
+    title: str | None = None
+    office: str | None = None
+
+
+class MeetingScheduled(_CampaignEvent):
+    """An advocacy-day meeting with targets; every attendee is e-mailed the schedule (private event)."""
+
+    event_type: ClassVar[str] = "campaigns.meeting.scheduled"
+    meeting_id: UUID
+    event_id: UUID | None = None  # the advocacy day (an event of kind advocacy_day), when known
+    organization_id: UUID | None = None  # the organization that scheduled it
+    title: str
+    starts_at: datetime
+    ends_at: datetime | None = None
+    place: str | None = None
+    link: str | None = None
+    targets: list[MeetingTarget]
+    attendees: list[MeetingAttendee]
+
+
 CAMPAIGN_EVENTS: tuple[type[EventPayload], ...] = (
     CampaignCreated,
     CampaignUpdated,
@@ -172,8 +257,15 @@ CAMPAIGN_EVENTS: tuple[type[EventPayload], ...] = (
     AdoptionWithdrawn,
     MilestoneReached,
     StoryPublished,
+    PetitionDeliveryRequested,
+    MeetingScheduled,
 )
-ACTION_EVENTS: tuple[type[EventPayload], ...] = (ActionRecorded, ConsentWithdrawn, SupporterErased)
+ACTION_EVENTS: tuple[type[EventPayload], ...] = (
+    ActionRecorded,
+    ConsentWithdrawn,
+    SupporterErased,
+    LetterDispatchRequested,
+)
 
 
 # ---- the public federation topic: no personal data, ever -----------------------------------------------
