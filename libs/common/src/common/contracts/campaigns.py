@@ -21,7 +21,9 @@ CampaignKind = Literal["petition", "letter", "event", "story_collection", "share
 CampaignStatus = Literal["draft", "active", "paused", "closed", "archived"]
 ActionKind = Literal["signature", "letter", "rsvp", "checkin", "story", "share"]
 GoalMetric = Literal["actions", "unique_supporters", "attendance"]
-ConsentPurpose = Literal["contact_by_organization", "share_with_coalition", "publish_story"]
+ConsentPurpose = Literal[
+    "contact_by_organization", "share_with_coalition", "publish_story", "reply_to", "petition_delivery"
+]
 Milestone = Literal[25, 50, 75, 100]
 
 
@@ -313,3 +315,65 @@ class FederatedMilestone(_FederationEvent):
 
 
 FEDERATION_EVENTS: tuple[type[EventPayload], ...] = (FederatedCampaign, FederatedProgress, FederatedMilestone)
+
+
+# ---- decision-makers and what is delivered to them (issue 12, C1a) ---------------------------------------
+TargetLevel = Literal["local", "regional", "national", "supranational"]
+
+
+class TargetChanged(EventPayload):
+    """A decision-maker of an organization's or a coalition's directory was created, edited, imported or
+    retired; `version` is the new version (letters name the version they were addressed to). Key: the
+    target id. Public officials' roles only: the e-mail address and the postal codes stay in the service."""
+
+    topic: ClassVar[str] = topics.CAMPAIGNS_CAMPAIGNS
+    event_type: ClassVar[str] = "campaigns.target.changed"
+    target_id: UUID
+    version: int
+    change: Literal["created", "updated", "retired"]
+    organization_id: UUID | None = None
+    coalition_id: UUID | None = None
+    name: str
+    title: str | None = None
+    office: str | None = None
+    level: TargetLevel
+    jurisdiction: str | None = None
+    district: str | None = None
+    country: str
+    retired: bool = False
+
+
+class DeliveredTarget(BaseModel):
+    """Whom a petition was delivered to: the directory entry (if any), name and office; no e-mail."""
+
+    model_config = ConfigDict(frozen=True)
+
+    target_id: UUID | None = None
+    target_version: int | None = None
+    name: str
+    office: str | None = None
+
+
+class PetitionDelivered(_CampaignEvent):
+    """A petition reached its decision-maker: downloaded by a manager to hand over, or e-mailed (then
+    when the notifications service reported it sent). Totals only, no supporter's data."""
+
+    event_type: ClassVar[str] = "campaigns.petition.delivered"
+    delivery_id: UUID
+    target: DeliveredTarget
+    method: Literal["download", "email"]
+    total_signatures: int
+    delivered_at: datetime
+
+
+class FederatedPetitionDelivered(_FederationEvent):
+    event_type: ClassVar[str] = "federation.petition.delivered"
+    delivery_id: UUID
+    target: DeliveredTarget
+    method: Literal["download", "email"]
+    total_signatures: int
+    delivered_at: datetime
+
+
+CAMPAIGN_EVENTS = (*CAMPAIGN_EVENTS, TargetChanged, PetitionDelivered)
+FEDERATION_EVENTS = (*FEDERATION_EVENTS, FederatedPetitionDelivered)
