@@ -119,6 +119,26 @@ class NoticeService:
         doc["link"] = {"purpose": purpose, "id": item_id}
         await self.repo.insert_email(doc, session)
 
+    async def mail_person(
+        self,
+        email: str,
+        kind: str,
+        context: dict[str, Any],
+        *,
+        category: str,
+        event_id: str,
+        session: Session,
+        attachments: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """Queue mail to a person who is not a user (a meeting's attendee): no preferences, no feed.
+
+        `attachments` are `{filename, content_type, content}` (bytes), sent with the mail."""
+        rendered = self.templates.render(kind, context)
+        doc = _email_doc(email, None, category, rendered, event_id=event_id, now=utcnow())
+        if attachments:
+            doc["attachments"] = attachments
+        await self.repo.insert_email(doc, session)
+
     # ---- the feed and preferences ------------------------------------------------------------------
     async def feed(
         self, *, principal: Principal, unread_only: bool, after: UUID | None, limit: int

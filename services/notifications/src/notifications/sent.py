@@ -1,0 +1,33 @@
+"""Reading what was sent to decision-makers: the organization's managers, for their own records."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from common.auth import OrgRole, Principal
+from common.errors import Forbidden
+from common.mongo import Document
+from notifications.repository import Repository
+
+# Who manages an organization's campaigns (and so reads what they sent): organizers and up.
+MANAGER_ROLE: OrgRole = "organizer"
+
+
+class SentMessages:
+    def __init__(self, *, repo: Repository) -> None:
+        self.repo = repo
+
+    async def of_campaign(
+        self, *, principal: Principal, campaign_id: UUID, after: UUID | None, limit: int
+    ) -> list[Document]:
+        """The mail sent for the campaign on behalf of the organizations the caller manages, newest first.
+
+        A record belongs to the organization whose link the letters came through (or that delivered the
+        petition): another organization's managers never see it, and learn nothing of it (an empty page,
+        the same whether the campaign exists or not)."""
+        if principal.user_id is None:
+            raise Forbidden("mail kept as sent is read by the organization's managers in person")
+        orgs = [org for org in principal.org_roles if principal.has_role(org, MANAGER_ROLE)]
+        if not orgs:
+            return []
+        return await self.repo.sent_messages(campaign_id=campaign_id, org_ids=orgs, after=after, limit=limit)
