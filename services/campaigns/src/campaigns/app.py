@@ -10,13 +10,14 @@ from typing import Any
 from fastapi import FastAPI
 
 from campaigns.aggregator import Aggregator
-from campaigns.api import public, routes
+from campaigns.api import public, routes, targets
 from campaigns.api.ratelimit import RateLimiter
 from campaigns.config import SERVICE, Settings
 from campaigns.messaging.publishers import declare_publishers
 from campaigns.messaging.subscribers import register_consumers
 from campaigns.repository import INDEXES, CampaignRepository
 from campaigns.service import CampaignService
+from campaigns.targets_repository import TARGET_INDEXES
 from common.access import ACCESS_INDEXES, AccessProjection
 from common.auth import KeySource, verifier_for
 from common.contracts import topics
@@ -47,7 +48,7 @@ def create_app(
         source=source_urn(settings.deployment_id, SERVICE),
         role=role,
         tracer_provider=tracer_provider,
-        indexes=(*INDEXES, *ACCESS_INDEXES),
+        indexes=(*INDEXES, *ACCESS_INDEXES, *TARGET_INDEXES),
         declare_publishers=declare_publishers,
         register_consumers=register_consumers(
             lambda: holder["service"],
@@ -108,4 +109,6 @@ def create_app(
     )
     app.include_router(routes.router)
     app.include_router(public.router)
+    app.include_router(targets.router)
+    app.include_router(targets.public_router)
     return app

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from campaigns.usecases.access import Standing
 from campaigns.usecases.actions import ActionInput, Actions, Recorded, SupporterInput
+from campaigns.usecases.letters import Letters
 from campaigns.usecases.lifecycle import NewCampaign
+from campaigns.usecases.petitions import PetitionDeliveries
 from campaigns.usecases.privacy import Privacy
 from campaigns.usecases.projection import Projection
 from campaigns.usecases.stories import Stories
 
 
-class CampaignService(Actions, Stories, Privacy, Projection):
+class CampaignService(Letters, PetitionDeliveries, Actions, Stories, Privacy, Projection):
     """Every use case of the service, sharing one set of connections."""
 
 

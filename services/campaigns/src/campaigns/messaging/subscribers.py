@@ -13,6 +13,7 @@ from faststream import AckPolicy
 from faststream.kafka.annotations import KafkaMessage
 
 from campaigns.aggregator import Aggregator
+from campaigns.messaging.deliveries import register_delivery_reports
 from campaigns.service import CampaignService
 from common.access import AccessProjection, subscribe_access
 from common.contracts import campaigns as campaign_events
@@ -82,6 +83,7 @@ def register_consumers(
             description="Keeps the projection of coalitions and their members' roles, states and sharing agreements.",
         )
         subscribe_access(runtime, AccessProjection(runtime.db), max_attempts=max_attempts)
+        register_delivery_reports(runtime, service, max_attempts)
         if aggregator is not None:
             register_aggregator(runtime, aggregator, batch_size)
 

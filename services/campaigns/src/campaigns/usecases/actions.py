@@ -47,6 +47,9 @@ class ActionInput:
     consents: dict[ConsentPurpose, str]  # purpose -> the consent text version the supporter saw
     details: dict[str, Any] = field(default_factory=dict)
     story: dict[str, Any] | None = None  # title, body, name_form for stories
+    # Letters: the decision-makers chosen at the time of action (campaigns.usecases.letters); not part of
+    # the request's fingerprint, since a directory edit between two retries changes nothing asked.
+    targets: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
