@@ -13,6 +13,7 @@ from typing import Any
 from notifications_world import NotificationsWorld
 
 from common.contracts import campaigns as camp
+from common.testing.access import IdentityActions, role_is
 from eventually import eventually
 from notifications.smtp_sink import ReceivedMail
 
@@ -345,9 +346,24 @@ async def test_sent_mail_is_read_by_its_organizations_managers_only_and_kept_unt
     assert kept["headers"]["Reply-To"] == "Ana Lima <ana.lima@example.org>"
     assert kept["headers"]["From"] == f"Ana Lima via {PLATFORM} <{PLATFORM_ADDRESS}>"
     assert kept["target"]["target_version"] == 1
-    assert foreign.status_code == 200
-    assert foreign.json()["items"] == []
+    assert foreign.status_code == 404  # as for a campaign that does not exist
+    assert foreign.headers["content-type"].startswith("application/problem+json")
     assert anonymous.status_code == 401
+
+    # An organizer manages campaigns and reads them; a plain member does not; nor the organizer once demoted.
+    organizer = await world.identity.add_member(mine.id, mine.admin, role="organizer", name="organizer")
+    member = await world.identity.add_member(mine.id, mine.admin, role="member", name="member")
+    assert world.stack.app is not None
+    await role_is(world.stack.app, organizer.id, mine.id, "organizer")
+    await role_is(world.stack.app, member.id, mine.id, "member")
+    by_organizer = await world.http.get("/v1/sent-messages", params=params, headers=organizer.headers)
+    by_member = await world.http.get("/v1/sent-messages", params=params, headers=member.headers)
+    assert [m["id"] for m in by_organizer.json()["items"]] == [kept["id"]]
+    assert by_member.status_code == 403
+    await IdentityActions(world.identity.http).change_role(mine.id, mine.headers, organizer.id, "member")
+    await role_is(world.stack.app, organizer.id, mine.id, "member")
+    demoted = await world.http.get("/v1/sent-messages", params=params, headers=organizer.headers)
+    assert demoted.status_code == 403
 
     before = datetime.now(UTC)
     await world.publish_and_wait(
