@@ -38,8 +38,9 @@ SCOPES: tuple[Scope, ...] = (
     Scope(
         ORGANIZATIONS_READ,
         "identity",
-        "Read the members of its own organization (the profile and the directory are public)",
-        ("GET /v1/organizations/{org_id}/members",),
+        "Read the members and the funding declaration of its own organization (the profile and the "
+        "directory are public)",
+        ("GET /v1/organizations/{org_id}/members", "GET /v1/organizations/{org_id}/disclosures"),
     ),
     Scope(
         COALITIONS_READ,
