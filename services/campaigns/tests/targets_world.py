@@ -58,9 +58,11 @@ def as_json(row: dict[str, str]) -> dict[str, Any]:
     return {**row, "postal_codes": row["postal_codes"].split()}
 
 
-async def imported(cw: CampaignsWorld, org: Org, rows: list[dict[str, str]], **owner: str) -> list[dict[str, Any]]:
+async def imported(
+    cw: CampaignsWorld, org: Org, rows: list[dict[str, str]], **owner: str
+) -> list[dict[str, Any]]:
     body = {"csv": target_csv(rows), **(owner or {"organization_id": org.id})}
-    response = await cw.campaigns.post("/v1/targets/import", json=body, headers=org.headers)
+    response = await cw.campaigns.post("/v1/target-imports", json=body, headers=org.headers)
     assert response.status_code == 201, response.text
     return list(response.json()["targets"])
 
@@ -70,7 +72,9 @@ def letter_details(**changes: Any) -> dict[str, Any]:
     return {**details, **changes}
 
 
-async def letter_campaign(cw: CampaignsWorld, org: Org, coalition_id: str | None = None, **details: Any) -> str:
+async def letter_campaign(
+    cw: CampaignsWorld, org: Org, coalition_id: str | None = None, **details: Any
+) -> str:
     campaign = await cw.launched(
         org, "letter", coalition_id, details=letter_details(**details), goal=goal("letter")
     )
@@ -83,8 +87,10 @@ async def report(bootstrap: str, *payloads: EventPayload) -> None:
     await producer.start()
     try:
         for payload in payloads:
-            campaign_id = str(getattr(payload, "campaign_id"))
+            campaign_id = str(payload.model_dump()["campaign_id"])
             event = make_event(payload, source="urn:test:notifications", subject=f"campaigns/{campaign_id}")
-            await producer.send_and_wait(topics.NOTIFICATIONS_DELIVERIES, event.to_bytes(), key=campaign_id.encode())
+            await producer.send_and_wait(
+                topics.NOTIFICATIONS_DELIVERIES, event.to_bytes(), key=campaign_id.encode()
+            )
     finally:
         await producer.stop()

@@ -85,6 +85,9 @@ SCOPES: tuple[Scope, ...] = (
             f"GET {_CAMPAIGN}",
             f"GET {_CAMPAIGN}/links",
             f"GET {_CAMPAIGN}/stats",
+            "GET /v1/targets",
+            "GET /v1/targets/{target_id}",
+            "GET /v1/targets/{target_id}/versions",
         ),
     ),
     Scope(
@@ -107,13 +110,26 @@ SCOPES: tuple[Scope, ...] = (
             f"POST {_CAMPAIGN}/stories/{{story_id}}/reject",
             f"POST {_CAMPAIGN}/stories/{{story_id}}/publish",
             f"POST {_CAMPAIGN}/stories/{{story_id}}/unpublish",
+            "POST /v1/targets",
+            "POST /v1/target-imports",
+            "PATCH /v1/targets/{target_id}",
+            "DELETE /v1/targets/{target_id}",
+            f"POST {_CAMPAIGN}/petition-deliveries",
+            f"GET {_CAMPAIGN}/petition-deliveries",
+            f"GET {_CAMPAIGN}/letters/deliveries",
         ),
     ),
     Scope(
         SUPPORTERS_READ,
         "campaigns",
-        "Read and export the supporter contacts its organization may see (consented contacts only)",
-        (f"GET {_CAMPAIGN}/supporters", f"GET {_CAMPAIGN}/supporters.csv"),
+        "Read and export the supporter contacts its organization may see (consented contacts only), and "
+        "download petition deliveries (they name the signatories who agreed to appear)",
+        (
+            f"GET {_CAMPAIGN}/supporters",
+            f"GET {_CAMPAIGN}/supporters.csv",
+            f"GET {_CAMPAIGN}/petition-deliveries/{{delivery_id}}/pdf",
+            f"GET {_CAMPAIGN}/petition-deliveries/{{delivery_id}}/csv",
+        ),
     ),
     Scope(
         SUPPORTERS_ERASE,

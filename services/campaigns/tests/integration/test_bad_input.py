@@ -41,6 +41,7 @@ BASE_URL = "http://campaigns.test"
 LATER = (FUTURE + timedelta(days=30)).isoformat()
 PAST = (datetime.now(UTC) - timedelta(days=1)).isoformat()
 TOO_LONG = "x" * 30_000  # longer than any text field, shorter than the 64 KiB body limit
+ABSENT = "00000000-0000-4000-8000-0000000000ab"  # a target or a petition delivery that does not exist
 
 # A valid body for every JSON-body endpoint; `{lead}`, `{member}`, `{token}` name what is arranged.
 VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -94,6 +95,28 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "purposes": ["share_with_coalition"],
     },
     ("POST", "/v1/public/supporter/erasure"): {"token": "{token}"},
+    # Decision-makers: the target and the delivery named in paths are absent (404).
+    ("POST", "/v1/targets"): {
+        "organization_id": "{lead}",
+        "name": "Lea Local",
+        "title": "Councillor",
+        "office": "City council",
+        "level": "local",
+        "jurisdiction": "Brussels",
+        "district": "Centre",
+        "email": "lea.local@parliament.example",
+        "country": "BE",
+        "postal_codes": ["1000", "10*"],
+    },
+    ("POST", "/v1/target-imports"): {
+        "organization_id": "{lead}",
+        "csv": "name,level,email,country,postal_codes\r\nNina,national,nina@parliament.example,BE,*\r\n",
+    },
+    ("PATCH", "/v1/targets/{target_id}"): {"office": "Town hall", "postal_codes": ["1000"]},
+    ("POST", "/v1/campaigns/{campaign_id}/petition-deliveries"): {
+        "method": "download",
+        "message": "For you.",
+    },
 }
 
 BAD_LIMITS = ["0", "-1", "1001", "ten", "1.5", "1e3", ""]
@@ -120,6 +143,19 @@ BAD_QUERIES: dict[tuple[str, str], list[str]] = {
     ("/v1/campaigns/{campaign_id}/stories", "limit"): [*BAD_LIMITS, "101"],
     ("/v1/public/campaigns/{campaign_id}/stories", "cursor"): BAD_CURSORS,
     ("/v1/public/campaigns/{campaign_id}/stories", "limit"): [*BAD_LIMITS, "101"],
+    ("/v1/targets", "organization_id"): INVALID_UUIDS,
+    ("/v1/targets", "coalition_id"): INVALID_UUIDS,
+    ("/v1/targets", "level"): ["", "municipal", "LOCAL", "\x00"],
+    ("/v1/targets", "include_retired"): ["maybe", "2", "\x00"],
+    ("/v1/targets", "cursor"): BAD_CURSORS,
+    ("/v1/targets", "limit"): [*BAD_LIMITS, "501"],
+    ("/v1/campaigns/{campaign_id}/letters/deliveries", "state"): ["", "lost", "SENT", "\x00"],
+    ("/v1/campaigns/{campaign_id}/letters/deliveries", "cursor"): BAD_CURSORS,
+    ("/v1/campaigns/{campaign_id}/letters/deliveries", "limit"): [*BAD_LIMITS, "501"],
+    ("/v1/campaigns/{campaign_id}/petition-deliveries", "cursor"): BAD_CURSORS,
+    ("/v1/campaigns/{campaign_id}/petition-deliveries", "limit"): [*BAD_LIMITS, "101"],
+    ("/v1/public/links/{ref}/targets", "country"): ["", "be", "BEL", "\x00"],
+    ("/v1/public/links/{ref}/targets", "postal_code"): ["", "x", "1000!", "x" * 20, "\x00"],
 }
 # Query parameters without a default.
 REQUIRED_QUERIES = {
@@ -183,6 +219,8 @@ class World:
             "organization_id": self.member.id,
             "supporter_id": self.supporter_id,
             "ref": self.ref,
+            "target_id": ABSENT,
+            "delivery_id": ABSENT,
         }
 
     @property

@@ -30,7 +30,9 @@ async def test_a_valid_csv_imports_every_row_as_a_first_version(cw: CampaignsWor
     assert sorted(t["id"] for t in await listed(cw, org)) == sorted(t["id"] for t in targets)
 
 
-async def test_a_csv_with_errors_in_several_rows_imports_nothing_and_reports_every_error(cw: CampaignsWorld) -> None:
+async def test_a_csv_with_errors_in_several_rows_imports_nothing_and_reports_every_error(
+    cw: CampaignsWorld,
+) -> None:
     org = await cw.org("careful")
     rows = [
         decision_maker("Good Row", "local", "1000"),
@@ -42,7 +44,7 @@ async def test_a_csv_with_errors_in_several_rows_imports_nothing_and_reports_eve
     ]
 
     response = await cw.campaigns.post(
-        "/v1/targets/import", json={"organization_id": org.id, "csv": target_csv(rows)}, headers=org.headers
+        "/v1/target-imports", json={"organization_id": org.id, "csv": target_csv(rows)}, headers=org.headers
     )
 
     body = problem(response, 422)
@@ -56,11 +58,13 @@ async def test_a_csv_with_errors_in_several_rows_imports_nothing_and_reports_eve
     assert await listed(cw, org) == []
 
 
-async def test_a_csv_without_the_required_columns_is_refused_with_the_header_named(cw: CampaignsWorld) -> None:
+async def test_a_csv_without_the_required_columns_is_refused_with_the_header_named(
+    cw: CampaignsWorld,
+) -> None:
     org = await cw.org("headers")
 
     response = await cw.campaigns.post(
-        "/v1/targets/import",
+        "/v1/target-imports",
         json={"organization_id": org.id, "csv": "name,colour\r\nLea,blue\r\n"},
         headers=org.headers,
     )
@@ -79,7 +83,9 @@ async def test_an_edit_saves_a_new_version_and_the_old_one_stays_readable(cw: Ca
     (target,) = await imported(cw, org, BRUSSELS[:1])
 
     edited = await cw.campaigns.patch(
-        f"/v1/targets/{target['id']}", json={"office": "Mayor's office", "postal_codes": ["1000"]}, headers=org.headers
+        f"/v1/targets/{target['id']}",
+        json={"office": "Mayor's office", "postal_codes": ["1000"]},
+        headers=org.headers,
     )
     versions = await cw.get(f"/v1/targets/{target['id']}/versions", org)
 
@@ -98,7 +104,7 @@ async def test_importing_rows_with_a_target_id_makes_their_next_version(cw: Camp
     row = {**BRUSSELS[0], "target_id": target["id"], "email": "new.address@parliament.example"}
 
     response = await cw.campaigns.post(
-        "/v1/targets/import",
+        "/v1/target-imports",
         json={"organization_id": org.id, "csv": target_csv([row], (*row.keys(),))},
         headers=org.headers,
     )
@@ -128,11 +134,15 @@ async def test_the_postal_code_selects_targets_across_levels(cw: CampaignsWorld)
     campaign_id = await letter_campaign(cw, org, targeting="by_location")
     ref = await cw.link_of(campaign_id, org)
 
-    here = await cw.campaigns.get(f"/v1/public/links/{ref}/targets", params={"country": "BE", "postal_code": "1000"})
+    here = await cw.campaigns.get(
+        f"/v1/public/links/{ref}/targets", params={"country": "BE", "postal_code": "1000"}
+    )
     regional_only = await cw.campaigns.get(
         f"/v1/public/links/{ref}/targets", params={"country": "BE", "postal_code": "1180"}
     )
-    dutch = await cw.campaigns.get(f"/v1/public/links/{ref}/targets", params={"country": "NL", "postal_code": "1011 AB"})
+    dutch = await cw.campaigns.get(
+        f"/v1/public/links/{ref}/targets", params={"country": "NL", "postal_code": "1011 AB"}
+    )
 
     assert here.status_code == 200, here.text
     assert [(t["name"], t["level"]) for t in here.json()["recipients"]] == [
@@ -156,7 +166,9 @@ async def test_a_campaign_can_keep_to_some_levels(cw: CampaignsWorld) -> None:
     campaign_id = await letter_campaign(cw, org, targeting="by_location", target_levels=["national", "local"])
     ref = await cw.link_of(campaign_id, org)
 
-    here = await cw.campaigns.get(f"/v1/public/links/{ref}/targets", params={"country": "BE", "postal_code": "1000"})
+    here = await cw.campaigns.get(
+        f"/v1/public/links/{ref}/targets", params={"country": "BE", "postal_code": "1000"}
+    )
 
     assert [t["name"] for t in here.json()["recipients"]] == ["Lea Local", "Nina National"]
 
@@ -168,7 +180,9 @@ async def test_by_location_needs_a_place_and_one_nobody_represents_is_a_422(cw: 
     ref = await cw.link_of(campaign_id, org)
 
     without = await cw.campaigns.get(f"/v1/public/links/{ref}/targets")
-    nobody = await cw.campaigns.get(f"/v1/public/links/{ref}/targets", params={"country": "FR", "postal_code": "75001"})
+    nobody = await cw.campaigns.get(
+        f"/v1/public/links/{ref}/targets", params={"country": "FR", "postal_code": "75001"}
+    )
 
     problem(without, 422)
     problem(nobody, 422)
@@ -184,7 +198,9 @@ async def test_a_coalition_directory_is_kept_by_its_leads_and_read_by_its_member
     member_adds = await cw.campaigns.post(
         "/v1/targets", json={"coalition_id": coalition["id"], **as_json(BRUSSELS[2])}, headers=member.headers
     )
-    member_edits = await cw.campaigns.patch(f"/v1/targets/{targets[0]['id']}", json={"name": "X"}, headers=member.headers)
+    member_edits = await cw.campaigns.patch(
+        f"/v1/targets/{targets[0]['id']}", json={"name": "X"}, headers=member.headers
+    )
     outsider_lists = await cw.get("/v1/targets", outsider, coalition_id=coalition["id"])
     outsider_reads = await cw.get(f"/v1/targets/{targets[0]['id']}", outsider)
 
@@ -207,7 +223,7 @@ async def test_one_organization_neither_sees_nor_changes_anothers_targets(cw: Ca
     responses = {
         "list": await cw.get("/v1/targets", other, organization_id=owner.id),
         "import": await cw.campaigns.post(
-            "/v1/targets/import",
+            "/v1/target-imports",
             json={"organization_id": owner.id, "csv": target_csv(BRUSSELS[1:2])},
             headers=other.headers,
         ),
@@ -230,5 +246,9 @@ async def test_one_organization_neither_sees_nor_changes_anothers_targets(cw: Ca
         "retire": 404,
     }
     unchanged = await cw.get(path, owner)
-    assert (unchanged.json()["version"], unchanged.json()["name"], unchanged.json()["retired"]) == (1, "Lea Local", False)
+    assert (unchanged.json()["version"], unchanged.json()["name"], unchanged.json()["retired"]) == (
+        1,
+        "Lea Local",
+        False,
+    )
     assert [t["name"] for t in await listed(cw, owner)] == ["Lea Local"]

@@ -28,6 +28,8 @@ CAMPAIGN = "/v1/campaigns/{campaign_id}"
 STORY = CAMPAIGN + "/stories/{story_id}"
 ADOPTION = CAMPAIGN + "/adoptions/{organization_id}"
 ERASE = "/v1/organizations/{organization_id}/supporters/{supporter_id}"
+DELIVERY = CAMPAIGN + "/petition-deliveries/{delivery_id}"
+UNKNOWN_DELIVERY = "00000000-0000-4000-8000-00000000d1e1"  # no such delivery: refusals come first
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,11 @@ MANAGE = {
     "reject a story": Attempt("POST", STORY + "/reject", {"reason": "x"}),
     "publish a story": Attempt("POST", STORY + "/publish"),
     "unpublish a story": Attempt("POST", STORY + "/unpublish"),
+    "letter deliveries": Attempt("GET", CAMPAIGN + "/letters/deliveries", params={"state": "queued"}),
+    "deliver the petition": Attempt("POST", CAMPAIGN + "/petition-deliveries", {"method": "download"}),
+    "petition deliveries": Attempt("GET", CAMPAIGN + "/petition-deliveries"),
+    "petition delivery PDF": Attempt("GET", DELIVERY + "/pdf"),
+    "petition delivery CSV": Attempt("GET", DELIVERY + "/csv"),
 }
 # What anyone taking part in the campaign reads.
 READ = {
@@ -87,6 +94,14 @@ ORGANIZATION_WIDE = {
     ("POST", "/v1/campaigns"),
     ("GET", "/v1/campaigns"),
     ("DELETE", ERASE),
+    # The directories of decision-makers: their isolation is tested in test_targets.py.
+    ("POST", "/v1/targets"),
+    ("GET", "/v1/targets"),
+    ("POST", "/v1/target-imports"),
+    ("GET", "/v1/targets/{target_id}"),
+    ("PATCH", "/v1/targets/{target_id}"),
+    ("DELETE", "/v1/targets/{target_id}"),
+    ("GET", "/v1/targets/{target_id}/versions"),
 }
 # The public routes (no account); each has its own tests below.
 PUBLIC = {
@@ -101,6 +116,7 @@ PUBLIC = {
     ("POST", "/v1/public/supporter"),
     ("POST", "/v1/public/supporter/consent-withdrawals"),
     ("POST", "/v1/public/supporter/erasure"),
+    ("GET", "/v1/public/links/{ref}/targets"),  # test_targets.py: no e-mail address, no supporter
 }
 MANAGEMENT = {**MANAGE, **READ, **CONTACTS, **ADOPTIONS}
 
@@ -297,7 +313,10 @@ async def send(
     tenants: Tenants, attempt: Attempt, campaign: dict[str, Any], org_id: str, headers: dict[str, str]
 ) -> httpx.Response:
     method, path, params, body = attempt.request(
-        campaign_id=campaign["id"], story_id=tenants.story_id, organization_id=org_id
+        campaign_id=campaign["id"],
+        story_id=tenants.story_id,
+        organization_id=org_id,
+        delivery_id=UNKNOWN_DELIVERY,
     )
     return await tenants.http.request(method, path, params=params, json=body, headers=headers)
 

@@ -100,7 +100,7 @@ async def list_targets(
 
 
 @router.post(
-    "/targets/import",
+    "/target-imports",
     status_code=status.HTTP_201_CREATED,
     response_model=ImportReport,
     responses={

@@ -22,7 +22,7 @@ from campaigns.domain.supporters import ConsentPurpose
 from campaigns.repository import Link
 from campaigns.targets_repository import LetterDelivery, Target
 from campaigns.usecases.actions import ActionInput, Actions, Recorded, SupporterInput
-from campaigns.usecases.base import READ_SCOPE
+from campaigns.usecases.base import WRITE_SCOPE
 from campaigns.usecases.lifecycle import NewCampaign
 from campaigns.usecases.targets import Targets
 from common.auth import Principal
@@ -199,7 +199,7 @@ class Letters(Targets, Actions):
     async def letter_deliveries(
         self, *, principal: Principal, campaign_id: UUID, state: str | None, after: UUID | None, limit: int
     ) -> list[LetterDelivery]:
-        standing = await self.standing(principal=principal, campaign_id=campaign_id, scope=READ_SCOPE)
+        standing = await self.standing(principal=principal, campaign_id=campaign_id, scope=WRITE_SCOPE)
         if not standing.manages:
             raise Forbidden(
                 "only the campaign's managers (organizers of its owner, or of a lead of its coalition) read "

@@ -21,7 +21,7 @@ from campaigns.domain.supporters import ConsentPurpose
 from campaigns.petition_documents import PetitionFacts, petition_csv, petition_pdf
 from campaigns.repository import ACTIONS, SUPPORTERS
 from campaigns.targets_repository import Target
-from campaigns.usecases.base import READ_SCOPE
+from campaigns.usecases.base import WRITE_SCOPE
 from campaigns.usecases.letters import full_name
 from campaigns.usecases.targets import Directory, Targets
 from common import scopes
@@ -241,7 +241,7 @@ class PetitionDeliveries(Targets):
     async def petition_deliveries(
         self, *, principal: Principal, campaign_id: UUID, after: UUID | None, limit: int
     ) -> list[Document]:
-        await self._managed_petition(principal, campaign_id, READ_SCOPE)
+        await self._managed_petition(principal, campaign_id, WRITE_SCOPE)
         return await self.targets_repo.petition_deliveries(campaign_id, after=after, limit=limit)
 
     async def petition_document(

@@ -55,7 +55,7 @@ class ImportRefused(InvalidInput):
     def __init__(self, errors: list[RowError]) -> None:
         super().__init__(
             f"the CSV has {len(errors)} error(s); nothing was imported",
-            errors=[e.model_dump() for e in errors],
+            errors=[{**e.model_dump(), "message": f"row {e.row}, {e.field}: {e.reason}"} for e in errors],
         )
 
 
