@@ -8,9 +8,11 @@ even if the inbox were bypassed.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from common.contracts import campaigns as camp
 from common.events import CloudEvent, EventPayload, utcnow
@@ -25,6 +27,7 @@ from notifications.domain.letters import (
     meeting_ics,
     web_link,
 )
+from notifications.domain.notices import LINK_TOKEN_PLACEHOLDER
 from notifications.notices import NoticeService, new_id
 from notifications.outgoing import _events, emit
 from notifications.repository import CAMPAIGNS, ERASED_SUPPORTERS, Repository
@@ -33,8 +36,21 @@ WORK_ORDERS = (camp.LetterDispatchRequested, camp.PetitionDeliveryRequested, cam
 MEETING_CATEGORY = "meeting"  # mail to an attendee (not a user): no preferences, not in a feed
 
 
-def _when(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+# The purpose of an attendee's report-back link (common.links.MEETING_REPORT, defined with campaigns).
+MEETING_REPORT = "meeting-report"
+
+
+def _zone(name: str | None) -> tzinfo:
+    """The meeting's time zone (IANA name); UTC when absent or unknown."""
+    if name:
+        with contextlib.suppress(ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo(name)
+    return UTC
+
+
+def _when(value: datetime, zone: tzinfo = UTC) -> str:
+    local = value.astimezone(zone)
+    return f"{local:%Y-%m-%d %H:%M} {local.tzname() or 'UTC'}"
 
 
 class OutgoingIntake:
@@ -160,20 +176,28 @@ class OutgoingIntake:
             ends_at=p.ends_at,
             place=p.place,
             link=link,
-            description=f"With {targets}" if targets else p.title,
+            description=" ".join(
+                part for part in (f"With {targets}." if targets else p.title, p.agenda or "") if part
+            ),
         )
         platform_name, platform_address = self.settings.platform_sender
         ics = meeting_ics(meeting, (platform_name, platform_address), self.clock())
+        zone = _zone(p.time_zone)
         for attendee in p.attendees:
+            report = None
+            if attendee.attendee_id is not None and web_link(p.report_url_base):
+                report = (MEETING_REPORT, attendee.attendee_id)
             context = {
                 "name": attendee.name,
                 "title": p.title,
                 "campaign_title": campaign.get("title") or p.title,
-                "starts_at": _when(p.starts_at),
-                "ends_at": _when(p.ends_at) if p.ends_at else None,
+                "starts_at": _when(p.starts_at, zone),
+                "ends_at": _when(p.ends_at, zone) if p.ends_at else None,
                 "place": p.place,
                 "link": link,
                 "targets": targets,
+                "agenda": p.agenda,
+                "report_link": f"{p.report_url_base}{LINK_TOKEN_PLACEHOLDER}" if report else None,
             }
             await self.notices.mail_person(
                 attendee.email,
@@ -182,5 +206,6 @@ class OutgoingIntake:
                 category=MEETING_CATEGORY,
                 event_id=event.id,
                 attachments=[{"filename": "invitation.ics", "content_type": "text/calendar", "content": ics}],
+                link=report,
                 session=session,
             )

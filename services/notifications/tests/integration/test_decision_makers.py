@@ -13,6 +13,7 @@ from typing import Any
 from notifications_world import NotificationsWorld
 
 from common.contracts import campaigns as camp
+from common.links import DEVELOPMENT_LINK_SECRET, derive_link_token
 from common.testing.access import IdentityActions, role_is
 from eventually import eventually
 from notifications.smtp_sink import ReceivedMail
@@ -387,6 +388,7 @@ async def test_meeting_attendees_get_the_schedule_in_their_language_with_a_calen
     world: NotificationsWorld,
 ) -> None:
     tag = uuid.uuid4().hex[:8]
+    reporter = uuid.uuid4()
     meeting = camp.MeetingScheduled(
         campaign_id=uuid.uuid4(),
         owner_organization_id=uuid.uuid4(),
@@ -398,10 +400,15 @@ async def test_meeting_attendees_get_the_schedule_in_their_language_with_a_calen
         link="https://meet.example.org/roe",
         targets=[camp.MeetingTarget(name="Jane Roe", title="Senator", office="Health committee")],
         attendees=[
-            camp.MeetingAttendee(name="Ana Lima", email=f"ana-{tag}@example.org", language="pt-BR"),
+            camp.MeetingAttendee(
+                name="Ana Lima", email=f"ana-{tag}@example.org", language="pt-BR", attendee_id=reporter
+            ),
             camp.MeetingAttendee(name="Jo Weber", email=f"jo-{tag}@example.org", language="de"),
             camp.MeetingAttendee(name="Kim Lee", email=f"kim-{tag}@example.org", language="ko"),
         ],
+        time_zone="Europe/Berlin",
+        agenda="1. Clinic hours\n2. Waiting lists",
+        report_url_base="https://campaigns.example.org/v1/public/meeting-reports?report_token=",
     )
 
     await world.publish(meeting)
@@ -416,6 +423,14 @@ async def test_meeting_attendees_get_the_schedule_in_their_language_with_a_calen
     assert de.subject.startswith("Ihr Termin:")
     assert "Hallo Jo Weber" in de.part("plain")
     assert fallback.subject.startswith("Your meeting:")
+    assert "2027-03-04 10:30 CET" in de.part("plain")  # 09:30 UTC, in the meeting's time zone
+    assert "Tagesordnung:\n1. Clinic hours\n2. Waiting lists" in de.part("plain").replace("\r\n", "\n")
+    token = derive_link_token(DEVELOPMENT_LINK_SECRET, "meeting-report", reporter)
+    assert f"{meeting.report_url_base}{token}" in pt.part("plain")  # their own report-back link
+    assert "report_token" not in de.part("plain")  # no attendee id: no link
+    stored = await world.db["emails"].find_one({"to": meeting.attendees[0].email})
+    assert stored is not None
+    assert token not in stored["text"]  # derived when sent, never stored
     for mail in (pt, de, fallback):
         [ics] = [a for a in mail.message.iter_attachments() if a.get_filename() == "invitation.ics"]
         calendar = ics.get_content()
