@@ -34,9 +34,11 @@ class MailKind(StrEnum):
 def address(name: str, email: str) -> Address:
     """A mailbox with its display name kept to one line; refuses what is not one address (ValueError)."""
     display = one_line(name)
-    parsed = parseaddr(one_line(email))[1]
-    if not parsed or "@" not in parsed:
-        raise ValueError("not an e-mail address")
+    given = one_line(email)
+    parsed = parseaddr(given)[1]
+    # One bare address: parseaddr would quietly keep the first of a list, or a part of a malformed one.
+    if not parsed or "@" not in parsed or parsed != given:
+        raise ValueError("not one e-mail address")
     return Address(display_name=display, addr_spec=parsed)
 
 
@@ -74,8 +76,8 @@ def compose_letter(unit: dict[str, Any], platform: tuple[str, str], when: dateti
     )
     if unit.get("reply_to"):
         message["Reply-To"] = address(unit["from_name"], unit["reply_to"])
-    message["Content-Language"] = language(unit.get("language"))
     message.set_content(unit["body"])
+    message["Content-Language"] = language(unit.get("language"))  # after set_content, which clears Content-*
     return message
 
 
