@@ -17,9 +17,10 @@ import hmac
 from uuid import UUID
 
 EMAIL_VERIFICATION = "email-verification"
+MEETING_REPORT = "meeting-report"  # an advocacy-day attendee's report-back link (campaigns)
 
 # The prefix each purpose's tokens carry (a reader can tell which kind of token they hold).
-PREFIXES: dict[str, str] = {EMAIL_VERIFICATION: "ev"}
+PREFIXES: dict[str, str] = {EMAIL_VERIFICATION: "ev", MEETING_REPORT: "mr"}
 
 # Development and tests only, where every service falls back to it (so they agree); never elsewhere.
 DEVELOPMENT_LINK_SECRET = "development-only-link-signing-secret"  # noqa: S105 - public on purpose

@@ -79,7 +79,8 @@ SCOPES: tuple[Scope, ...] = (
     Scope(
         CAMPAIGNS_READ,
         "campaigns",
-        "Read the campaigns its organization sees: list, profile, links and statistics",
+        "Read the campaigns its organization sees: list, profile, links, statistics, outcome goals and "
+        "disclosures (and its coalitions' outcome goals)",
         (
             "GET /v1/campaigns",
             f"GET {_CAMPAIGN}",
@@ -88,13 +89,17 @@ SCOPES: tuple[Scope, ...] = (
             "GET /v1/targets",
             "GET /v1/targets/{target_id}",
             "GET /v1/targets/{target_id}/versions",
+            f"GET {_CAMPAIGN}/outcome-goals",
+            f"GET {_CAMPAIGN}/disclosures",
+            "GET /v1/coalitions/{coalition_id}/outcome-goals",
         ),
     ),
     Scope(
         CAMPAIGNS_WRITE,
         "campaigns",
-        "Draft, edit and move campaigns through their lifecycle, adopt and withdraw, moderate stories "
-        "(as the organization's organizers would)",
+        "Draft, edit and move campaigns through their lifecycle, adopt and withdraw, moderate stories, "
+        "schedule and report advocacy-day meetings, set and measure outcome goals, state conflicts of "
+        "interest, read and publish impact reports (as the organization's organizers would)",
         (
             "POST /v1/campaigns",
             f"PATCH {_CAMPAIGN}",
@@ -117,6 +122,21 @@ SCOPES: tuple[Scope, ...] = (
             f"POST {_CAMPAIGN}/petition-deliveries",
             f"GET {_CAMPAIGN}/petition-deliveries",
             f"GET {_CAMPAIGN}/letters/deliveries",
+            f"POST {_CAMPAIGN}/meetings",
+            f"GET {_CAMPAIGN}/meetings",
+            f"POST {_CAMPAIGN}/meetings/{{meeting_id}}/report",
+            f"POST {_CAMPAIGN}/outcome-goals",
+            f"POST {_CAMPAIGN}/outcome-goals/{{goal_id}}/measurements",
+            f"POST {_CAMPAIGN}/outcome-goals/{{goal_id}}/verdict",
+            f"PUT {_CAMPAIGN}/conflicts-of-interest",
+            f"GET {_CAMPAIGN}/impact-report",
+            f"GET {_CAMPAIGN}/impact-report.pdf",
+            f"PUT {_CAMPAIGN}/impact-report/publication",
+            "POST /v1/coalitions/{coalition_id}/outcome-goals",
+            "POST /v1/coalitions/{coalition_id}/outcome-goals/{goal_id}/measurements",
+            "POST /v1/coalitions/{coalition_id}/outcome-goals/{goal_id}/verdict",
+            "GET /v1/coalitions/{coalition_id}/impact-report",
+            "GET /v1/coalitions/{coalition_id}/impact-report.pdf",
         ),
     ),
     Scope(

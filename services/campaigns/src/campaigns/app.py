@@ -9,8 +9,9 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from campaigns.advocacy_repository import ADVOCACY_INDEXES
 from campaigns.aggregator import Aggregator
-from campaigns.api import public, routes, targets
+from campaigns.api import advocacy, public, routes, targets
 from campaigns.api.ratelimit import RateLimiter
 from campaigns.config import SERVICE, Settings
 from campaigns.messaging.publishers import declare_publishers
@@ -48,7 +49,7 @@ def create_app(
         source=source_urn(settings.deployment_id, SERVICE),
         role=role,
         tracer_provider=tracer_provider,
-        indexes=(*INDEXES, *ACCESS_INDEXES, *TARGET_INDEXES),
+        indexes=(*INDEXES, *ACCESS_INDEXES, *ADVOCACY_INDEXES, *TARGET_INDEXES),
         declare_publishers=declare_publishers,
         register_consumers=register_consumers(
             lambda: holder["service"],
@@ -109,6 +110,8 @@ def create_app(
     )
     app.include_router(routes.router)
     app.include_router(public.router)
+    app.include_router(advocacy.router)
+    app.include_router(advocacy.public_router)
     app.include_router(targets.router)
     app.include_router(targets.public_router)
     return app

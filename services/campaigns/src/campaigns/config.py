@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from common.links import DEVELOPMENT_LINK_SECRET
 from common.settings import AuthSettings, KafkaSettings, MongoSettings, ServiceSettings, TelemetrySettings
 
 SERVICE = "campaigns"
@@ -71,6 +72,15 @@ class Settings(ServiceSettings, MongoSettings, KafkaSettings, AuthSettings, Tele
         24, ge=1, le=24 * 30, description="How long an Idempotency-Key replays the first result"
     )
 
+    link_signing_secret: SecretStr | None = Field(
+        None,
+        description=(
+            "Checks the tokens of the report-back links that notifications mails to advocacy-day "
+            "attendees (derived from their ids); the same value as NOTIFICATIONS_LINK_SIGNING_SECRET. "
+            "Unset outside development: attendees get no report-back link (managers still report)"
+        ),
+    )
+
     @model_validator(mode="after")
     def _supporter_secret_outside_development(self) -> Any:
         if self.supporter_secret is None and not self.is_development:
@@ -81,3 +91,11 @@ class Settings(ServiceSettings, MongoSettings, KafkaSettings, AuthSettings, Tele
     def supporter_secret_bytes(self) -> bytes:
         secret = self.supporter_secret.get_secret_value() if self.supporter_secret else None
         return (secret or DEVELOPMENT_SUPPORTER_SECRET).encode()
+
+    @property
+    def link_secret(self) -> str | None:
+        """The link signing secret; development and tests fall back to the fixed, public one that
+        notifications uses there too. None elsewhere when unset."""
+        if self.link_signing_secret is not None:
+            return self.link_signing_secret.get_secret_value()
+        return DEVELOPMENT_LINK_SECRET if self.is_development else None

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from advocacy_world import COALITION_READS, STAGES, stage_coalition
 from campaigns_world import DETAILS, CampaignsWorld, goal
 from coalition_world import Org
 from fastapi import FastAPI
@@ -158,11 +159,30 @@ MANAGED: dict[str, str] = {
     "petition deliveries": "stories",
     "petition delivery PDF": "delivered petition",
     "petition delivery CSV": "delivered petition",
+    # Advocacy routes: "active" as above, or resources staged by advocacy_world.STAGES.
+    "schedule a meeting": "advocacy day with an RSVP",
+    "list meetings": "active",
+    "report a meeting": "held meeting",
+    "set an outcome goal": "active",
+    "measure an outcome": "outcome goal",
+    "judge an outcome": "outcome goal past its deadline",
+    "impact report": "active",
+    "impact report as PDF": "active",
+    "publish the impact report": "active",
 }
 # In the coalition the partner leads: a campaign to adopt, and one the acting organization adopted.
-ADOPTED: dict[str, bool] = {"adopt": False, "withdraw": True}
+ADOPTED: dict[str, bool] = {"adopt": False, "withdraw": True, "state conflicts of interest": True}
 TABLED: set[Key] = {a.key for table in (MANAGE, READ, CONTACTS, ADOPTIONS) for a in table.values()}
-SWEPT: set[Key] = TABLED | {CREATE, LIST, ERASE}
+# A coalition's outcome goals and impact report, in a coalition the acting organization leads.
+COALITION_WIDE: set[Key] = {
+    ("POST", "/v1/coalitions/{coalition_id}/outcome-goals"),
+    ("GET", "/v1/coalitions/{coalition_id}/outcome-goals"),
+    ("POST", "/v1/coalitions/{coalition_id}/outcome-goals/{goal_id}/measurements"),
+    ("POST", "/v1/coalitions/{coalition_id}/outcome-goals/{goal_id}/verdict"),
+    ("GET", "/v1/coalitions/{coalition_id}/impact-report"),
+    ("GET", "/v1/coalitions/{coalition_id}/impact-report.pdf"),
+}
+SWEPT: set[Key] = TABLED | {CREATE, LIST, ERASE} | COALITION_WIDE
 # The acting organization's directory of decision-makers.
 DIRECTORY: dict[str, Key] = {
     "list": ("GET", "/v1/targets"),
@@ -186,6 +206,7 @@ DEMOTION_KEEPS: dict[Key, str] = {
         DIRECTORY[n]: "any member of the organization reads its directory"
         for n in ("list", "read", "versions")
     },
+    **dict.fromkeys(COALITION_READS, "any member of a coalition's organizations reads its outcome goals"),
 }
 # Routes found not refused after the revocation (real gaps): key -> what happens. Empty: none found.
 GAPS: dict[Key, str] = {}
@@ -324,6 +345,9 @@ class Matrix:
                 ids = await self.delivered_petition()
                 calls[attempt.key] = Call(*attempt.request(**ids, organization_id=acting))
                 continue
+            if need in STAGES:
+                calls[attempt.key] = Call(*await STAGES[need](self.world, self.acting))
+                continue
             if need in ("draft", "active", "paused"):
                 ids = {"campaign_id": await self.campaign(need), "story_id": str(uuid.uuid4())}
             elif need == "stories":
@@ -356,6 +380,8 @@ class Matrix:
         calls[LIST] = Call("GET", "/v1/campaigns", params={"organization_id": acting})
         calls[ERASE] = Call("DELETE", f"/v1/organizations/{acting}/supporters/{supporter_id}")
         calls.update(await self.directory_calls())
+        for key, staged in (await stage_coalition(self.world, self.acting)).items():
+            calls[key] = Call(*staged)
         return calls
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from advocacy_world import meeting_body, outcome_goal_body
 from campaigns_world import DETAILS, CampaignsWorld, goal
 from coalition_world import Org
 from fastapi import FastAPI
@@ -15,7 +16,18 @@ from targets_world import BRUSSELS, as_json, imported, target_csv
 
 from scope_matrix import Call, Clients, check_cell, endpoints_of, matrix, routes_of, scoped_clients
 
-RESOURCE_IDS = frozenset({"campaign_id", "story_id", "supporter_id", "target_id", "delivery_id"})
+RESOURCE_IDS = frozenset(
+    {
+        "campaign_id",
+        "story_id",
+        "supporter_id",
+        "target_id",
+        "delivery_id",
+        "meeting_id",
+        "goal_id",
+        "coalition_id",
+    }
+)
 PUBLIC_PREFIX = "/v1/public/"  # supporters' own endpoints: no token at all
 
 
@@ -69,9 +81,27 @@ async def world(
         ),
     }
     calls.update(await decision_maker_calls(cw, owner, campaign))
+    absent = "00000000-0000-4000-8000-000000000000"
+    sub_ids = {"meeting_id": absent, "goal_id": absent, "coalition_id": absent}
     for endpoint in endpoints_of("campaigns"):
         if endpoint not in calls:
             calls[endpoint] = story if "{story_id}" in endpoint else on_campaign
+        if any(f"{{{name}}}" in endpoint for name in sub_ids):
+            calls[endpoint] = Call({"campaign_id": campaign, **sub_ids})
+    bodies = {
+        "/meetings": meeting_body([absent]),
+        "/report": {"outcome": "supportive"},
+        "/outcome-goals": outcome_goal_body(),
+        "/measurements": {"measured_on": "2026-01-01", "value": 1},
+        "/verdict": {"verdict": "missed", "statement": "No change."},
+        "/conflicts-of-interest": {"organization_id": owner.id, "statement": "None."},
+        "/publication": {"published": True},
+    }
+    for endpoint, call in list(calls.items()):
+        method, path = endpoint.split(" ", 1)
+        for ending, body in bodies.items():
+            if method in ("POST", "PUT") and path.endswith(ending) and call.body is None:
+                calls[endpoint] = Call(call.ids, call.params, body)
     return World(campaigns_http, owner, clients, calls)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from advocacy_world import NIL, meeting_body, outcome_goal_body
 from campaigns_world import CampaignsWorld
 from coalition_world import Org
 from fastapi import FastAPI
@@ -47,12 +48,21 @@ class Attempt:
         return self.method, self.route
 
     def request(self, **ids: str) -> tuple[str, str, dict[str, str], Any]:
+        ids = {**ABSENT_IDS, **ids}
+
         def fill(values: dict[str, Any]) -> dict[str, Any]:
             return {k: v.format(**ids) if isinstance(v, str) else v for k, v in values.items()}
 
         body = fill(self.body) if self.body is not None else None
         return self.method, self.route.format(**ids), fill(self.params or {}), body
 
+
+# Ids of a campaign's meetings and outcome goals: none such exist, so a request that got past the
+# refusals under test would be a 404 (the revocation matrix stages real ones: advocacy_world.STAGES).
+ABSENT_IDS = {"meeting_id": NIL, "goal_id": NIL}
+MEETING = CAMPAIGN + "/meetings/{meeting_id}"
+OUTCOME_GOAL = CAMPAIGN + "/outcome-goals/{goal_id}"
+COALITION = "/v1/coalitions/{coalition_id}"
 
 # What only a campaign's managers do (organizers of its owner, or of an active lead of its coalition).
 MANAGE = {
@@ -72,12 +82,27 @@ MANAGE = {
     "petition deliveries": Attempt("GET", CAMPAIGN + "/petition-deliveries"),
     "petition delivery PDF": Attempt("GET", DELIVERY + "/pdf"),
     "petition delivery CSV": Attempt("GET", DELIVERY + "/csv"),
+    "schedule a meeting": Attempt("POST", CAMPAIGN + "/meetings", meeting_body([NIL])),
+    "list meetings": Attempt("GET", CAMPAIGN + "/meetings"),
+    "report a meeting": Attempt("POST", MEETING + "/report", {"outcome": "supportive"}),
+    "set an outcome goal": Attempt("POST", CAMPAIGN + "/outcome-goals", outcome_goal_body()),
+    "measure an outcome": Attempt(
+        "POST", OUTCOME_GOAL + "/measurements", {"measured_on": "2026-01-01", "value": 1}
+    ),
+    "judge an outcome": Attempt(
+        "POST", OUTCOME_GOAL + "/verdict", {"verdict": "missed", "statement": "Taken over"}
+    ),
+    "impact report": Attempt("GET", CAMPAIGN + "/impact-report"),
+    "impact report as PDF": Attempt("GET", CAMPAIGN + "/impact-report.pdf"),
+    "publish the impact report": Attempt("PUT", CAMPAIGN + "/impact-report/publication", {"published": True}),
 }
 # What anyone taking part in the campaign reads.
 READ = {
     "campaign": Attempt("GET", CAMPAIGN),
     "links": Attempt("GET", CAMPAIGN + "/links"),
     "stats": Attempt("GET", CAMPAIGN + "/stats"),
+    "outcome goals": Attempt("GET", CAMPAIGN + "/outcome-goals"),
+    "disclosures": Attempt("GET", CAMPAIGN + "/disclosures"),
 }
 # An organization's supporters; `{organization_id}` is whose.
 CONTACTS = {
@@ -88,6 +113,11 @@ CONTACTS = {
 ADOPTIONS = {
     "adopt": Attempt("POST", CAMPAIGN + "/adoptions", {"organization_id": "{organization_id}"}),
     "withdraw": Attempt("DELETE", ADOPTION),
+    "state conflicts of interest": Attempt(
+        "PUT",
+        CAMPAIGN + "/conflicts-of-interest",
+        {"organization_id": "{organization_id}", "statement": "None"},
+    ),
 }
 # Routes that are not about one campaign; each has its own tests below.
 ORGANIZATION_WIDE = {
@@ -102,6 +132,13 @@ ORGANIZATION_WIDE = {
     ("PATCH", "/v1/targets/{target_id}"),
     ("DELETE", "/v1/targets/{target_id}"),
     ("GET", "/v1/targets/{target_id}/versions"),
+    # A coalition's outcome goals and impact report: test_outcome_goals.py and test_impact_report.py.
+    ("POST", COALITION + "/outcome-goals"),
+    ("GET", COALITION + "/outcome-goals"),
+    ("POST", COALITION + "/outcome-goals/{goal_id}/measurements"),
+    ("POST", COALITION + "/outcome-goals/{goal_id}/verdict"),
+    ("GET", COALITION + "/impact-report"),
+    ("GET", COALITION + "/impact-report.pdf"),
 }
 # The public routes (no account); each has its own tests below.
 PUBLIC = {
@@ -117,6 +154,10 @@ PUBLIC = {
     ("POST", "/v1/public/supporter/consent-withdrawals"),
     ("POST", "/v1/public/supporter/erasure"),
     ("GET", "/v1/public/links/{ref}/targets"),  # test_targets.py: no e-mail address, no supporter
+    # An attendee's report-back and a published impact report: test_meetings.py, test_impact_report.py.
+    ("GET", "/v1/public/meeting-reports"),
+    ("POST", "/v1/public/meeting-reports"),
+    ("GET", "/v1/public/links/{ref}/impact-report"),
 }
 MANAGEMENT = {**MANAGE, **READ, **CONTACTS, **ADOPTIONS}
 

@@ -8,7 +8,7 @@ public: it never carries personal data.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import ClassVar, Literal
 from uuid import UUID
 
@@ -220,6 +220,9 @@ class MeetingAttendee(BaseModel):
     name: str
     email: str
     language: str = "en"
+    # The attendee's report-back link: report_url_base + derive_link_token(secret, "meeting-report",
+    # attendee_id) (common.links); absent when campaigns has no link signing secret.
+    attendee_id: UUID | None = None
 
 
 class MeetingTarget(BaseModel):
@@ -229,6 +232,7 @@ class MeetingTarget(BaseModel):
     name: str
     title: str | None = None
     office: str | None = None
+    target_version: int | None = None
 
 
 class MeetingScheduled(_CampaignEvent):
@@ -245,6 +249,9 @@ class MeetingScheduled(_CampaignEvent):
     link: str | None = None
     targets: list[MeetingTarget]
     attendees: list[MeetingAttendee]
+    time_zone: str | None = None  # IANA name: show starts_at in it
+    agenda: str | None = None
+    report_url_base: str | None = None  # the attendees' report-back links start with it
 
 
 CAMPAIGN_EVENTS: tuple[type[EventPayload], ...] = (
@@ -315,6 +322,117 @@ class FederatedMilestone(_FederationEvent):
 
 
 FEDERATION_EVENTS: tuple[type[EventPayload], ...] = (FederatedCampaign, FederatedProgress, FederatedMilestone)
+
+
+# ---- advocacy days, outcome goals and disclosures (issue 12, C1b) ---------------------------------------
+
+MeetingOutcome = Literal["supportive", "undecided", "opposed", "no_show", "follow_up_needed"]
+OutcomeVerdict = Literal["achieved", "partly_achieved", "missed"]
+Direction = Literal["increase", "decrease"]
+
+
+class MeetingReported(_CampaignEvent):
+    """The report-back of a meeting (no personal data: outcome and decision-makers only)."""
+
+    event_type: ClassVar[str] = "campaigns.meeting.reported"
+    meeting_id: UUID
+    organization_id: UUID
+    outcome: MeetingOutcome
+    follow_up_needed: bool
+    reported_by: Literal["attendee", "manager"]
+    starts_at: datetime
+    targets: list[MeetingTarget]
+
+
+class _OutcomeEvent(EventPayload):
+    """An outcome goal belongs to a campaign or to a coalition (key: the campaign's or coalition's id)."""
+
+    topic: ClassVar[str] = topics.CAMPAIGNS_CAMPAIGNS
+    goal_id: UUID
+    campaign_id: UUID | None = None
+    coalition_id: UUID | None = None
+    owner_organization_id: UUID | None = None
+    indicator: str
+    unit: str
+
+
+class OutcomeMeasured(_OutcomeEvent):
+    event_type: ClassVar[str] = "campaigns.outcome.measured"
+    measurement_id: UUID
+    measured_on: date
+    value: float
+    baseline: float
+    target: float
+    direction: Direction
+    percent: float  # progress of the goal's current (latest) measurement, 0..100
+
+
+class OutcomeMilestoneReached(_OutcomeEvent):
+    event_type: ClassVar[str] = "campaigns.outcome.milestone_reached"
+    milestone: Milestone
+    value: float
+    baseline: float
+    target: float
+    percent: float
+
+
+class OutcomeJudged(_OutcomeEvent):
+    event_type: ClassVar[str] = "campaigns.outcome.judged"
+    verdict: OutcomeVerdict
+    statement: str
+
+
+CAMPAIGN_EVENTS = (
+    *CAMPAIGN_EVENTS,
+    MeetingReported,
+    OutcomeMeasured,
+    OutcomeMilestoneReached,
+    OutcomeJudged,
+)
+
+
+class FederatedMeetingReported(_FederationEvent):
+    event_type: ClassVar[str] = "federation.meeting.reported"
+    meeting_id: UUID
+    organization_id: UUID
+    outcome: MeetingOutcome
+    follow_up_needed: bool
+    starts_at: datetime
+    targets: list[MeetingTarget]
+
+
+class DisclosedFunder(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    kind: str
+    amount_band: str
+    year: int
+    purpose: str | None = None
+
+
+class OrganizationDisclosure(BaseModel):
+    """What an organization taking part in a campaign declared: its funders and its conflicts of interest
+    relevant to the campaign (organizations' public statements, never supporters' data)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    organization_id: UUID
+    role: Literal["owner", "adopter"]
+    declared_at: datetime | None = None  # none: no funding declaration yet
+    current: bool = False  # declared less than a year ago
+    funders: list[DisclosedFunder] = []
+    conflicts_of_interest: str | None = None
+
+
+class FederatedDisclosures(_FederationEvent):
+    """The disclosures of the organizations taking part in a public campaign, after any of them changed."""
+
+    event_type: ClassVar[str] = "federation.campaign.disclosures_changed"
+    organizations: list[OrganizationDisclosure]
+
+
+FEDERATION_EVENTS = (*FEDERATION_EVENTS, FederatedMeetingReported, FederatedDisclosures)
 
 
 # ---- decision-makers and what is delivered to them (issue 12, C1a) ---------------------------------------

@@ -81,6 +81,7 @@ async def public_campaign(ref: Ref, service: ServiceDep) -> PublicCampaign:
         goal=progress(campaign.goal, stats["counts"], stats["unique_supporters"]),
         counts=stats["counts"],
         consent_texts=consent_texts(campaign),
+        disclosures=await service.public_disclosures(campaign, link.org_id),
     )
 
 
