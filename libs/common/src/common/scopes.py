@@ -80,7 +80,7 @@ SCOPES: tuple[Scope, ...] = (
         CAMPAIGNS_READ,
         "campaigns",
         "Read the campaigns its organization sees: list, profile, links, statistics, outcome goals and "
-        "disclosures (and its coalitions' outcome goals)",
+        "disclosures (and its coalitions' outcome goals), and the directories of decision-makers it may see",
         (
             "GET /v1/campaigns",
             f"GET {_CAMPAIGN}",
@@ -99,7 +99,8 @@ SCOPES: tuple[Scope, ...] = (
         "campaigns",
         "Draft, edit and move campaigns through their lifecycle, adopt and withdraw, moderate stories, "
         "schedule and report advocacy-day meetings, set and measure outcome goals, state conflicts of "
-        "interest, read and publish impact reports (as the organization's organizers would)",
+        "interest, read and publish impact reports, keep directories of decision-makers, read letters' "
+        "deliveries and deliver petitions (as the organization's organizers would)",
         (
             "POST /v1/campaigns",
             f"PATCH {_CAMPAIGN}",
