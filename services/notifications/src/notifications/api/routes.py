@@ -368,6 +368,7 @@ async def set_preferences(
 @router.get(
     "/sent-messages",
     response_model=SentMessagePage,
+    responses={404: {"description": "None of the caller's organizations takes part in the campaign"}},
     tags=["sent messages"],
     summary="Letters and petitions sent to decision-makers for a campaign, as sent (the organization's "
     "managers: organizers, admins, owners)",
