@@ -99,7 +99,9 @@ class DecisionMakerMailer:
         self.clock = clock
         self.owner = f"outgoing-{uuid.uuid4().hex[:12]}"
         self.wakeup = Wakeup(db=repo.db, collection=OUTGOING, pipeline=QUEUED)
-        self.lease = timedelta(seconds=60 + 20 * settings.smtp_timeout_seconds)
+        # A batch is sent one mail after another: the lease must outlast the slowest batch, or another
+        # replica could claim (and send again) what this one is still sending.
+        self.lease = timedelta(seconds=60 + settings.letter_batch_size * settings.smtp_timeout_seconds)
 
     def wake(self, cause: str = "local") -> None:
         self.wakeup.signal(cause)
