@@ -212,7 +212,18 @@ class DecisionMakerMailer:
         async def work(session: Session) -> None:
             ids = [u["_id"] for u in units]
             changed = await self.repo.finish_outgoing(
-                ids, self.owner, {"status": "sent", "sent_at": now, "attachments": []}, session
+                ids,
+                self.owner,
+                # What was sent is kept once, in sent_messages (with its retention); the queue keeps the key.
+                {
+                    "status": "sent",
+                    "sent_at": now,
+                    "attachments": [],
+                    "body": "",
+                    "from_name": "",
+                    "reply_to": None,
+                },
+                session,
             )
             if changed == 0:
                 return  # the lease was lost: whoever holds it now records the outcome
