@@ -16,8 +16,8 @@ from common.text import MULTI_LINE, ONE_LINE
 
 Unit = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), ONE_LINE]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000), MULTI_LINE]
-# Indicator values: finite and within a range no real indicator leaves (no NaN or infinities stored).
-Value = Annotated[float, Field(ge=-1e12, le=1e12, allow_inf_nan=False)]
+# Indicator values: JSON numbers (not booleans or strings), finite, within a range no indicator leaves.
+Value = Annotated[float, Field(ge=-1e12, le=1e12, allow_inf_nan=False, strict=True)]
 
 
 class Direction(StrEnum):
