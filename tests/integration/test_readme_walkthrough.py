@@ -61,6 +61,10 @@ def test_readme_walkthrough_runs_as_written(devstack: Launched) -> None:
     assert '"campaigns.action.recorded"' in result.stdout
     assert '"webhook.test"' in result.stdout
     assert '"success_rate": 1' in result.stdout
+    assert re.search(r'"outcome_percent": 50(\.0)?\b', result.stdout)  # from baseline 2 to target 12
+    assert '"impact_report_charts": 3' in result.stdout
+    assert '"impact_report_pdf": "application/pdf"' in result.stdout
+    assert '"public_report": "no supporter named"' in result.stdout
 
     # Joao, an admin of the invited organization, was told of the coalition's invitation by e-mail,
     # received over SMTP by the stack's sink.
