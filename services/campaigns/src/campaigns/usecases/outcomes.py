@@ -8,10 +8,13 @@ exactly once, as the aggregator does for action goals).
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 from uuid import UUID
+from weakref import WeakValueDictionary
 
 from campaigns.domain.campaigns import CampaignStatus
 from campaigns.domain.outcomes import (
@@ -41,6 +44,10 @@ class GoalOwner:
 
 class Outcomes(AdvocacyBase):
     """Outcome goals and their measurements."""
+
+    @cached_property
+    def _measuring(self) -> WeakValueDictionary[UUID, asyncio.Lock]:
+        return WeakValueDictionary()
 
     async def _owner_scope(
         self, principal: Principal, owner: GoalOwner, *, manage: bool
@@ -140,6 +147,20 @@ class Outcomes(AdvocacyBase):
     ) -> tuple[OutcomeGoal, Document]:
         _, org_id = await self._owner_scope(principal, owner, manage=True)
         await self._goal_of(owner, goal_id)  # another owner's goal is not written, not even locked
+        # One measurement of a goal at a time in this process: concurrent transactions on one document
+        # would only abort and retry into each other; across replicas the transaction decides.
+        lock = self._measuring.setdefault(goal_id, asyncio.Lock())
+        async with lock:
+            return await self._measure(principal, owner, goal_id, measurement, org_id)
+
+    async def _measure(
+        self,
+        principal: Principal,
+        owner: GoalOwner,
+        goal_id: UUID,
+        measurement: MeasurementIn,
+        org_id: UUID | None,
+    ) -> tuple[OutcomeGoal, Document]:
 
         async def work(session: Session) -> tuple[OutcomeGoal, Document]:
             # The goal's document is written first: a concurrent measurement of the same goal conflicts
