@@ -8,9 +8,10 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
-from identity_api import IdentityApi, assert_problem
+from identity_api import IdentityApi, Person, assert_problem
 
 from common.contracts import topics
 from common.testing.infra import Infra
@@ -85,6 +86,14 @@ async def test_admins_declare_funding_members_read_it_and_the_event_carries_it(
     assert event["data"]["updated_by"] == owner.id
 
 
+@pytest.fixture(scope="module")
+async def careless(http: httpx.AsyncClient) -> tuple[Person, dict[str, Any]]:
+    """One organization for every bad declaration (a refused one changes nothing)."""
+    api = IdentityApi(http)
+    owner = await api.person("careless-owner")
+    return owner, await api.organization(owner)
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
@@ -102,10 +111,9 @@ async def test_admins_declare_funding_members_read_it_and_the_event_carries_it(
     ],
 )
 async def test_a_bad_declaration_is_refused_with_the_field_named(
-    api: IdentityApi, change: dict[str, Any], field: str
+    api: IdentityApi, careless: tuple[Person, dict[str, Any]], change: dict[str, Any], field: str
 ) -> None:
-    owner = await api.person("careless-owner")
-    org = await api.organization(owner)
+    owner, org = careless
 
     response = await api.http.put(
         f"/v1/organizations/{org['id']}/disclosures",
