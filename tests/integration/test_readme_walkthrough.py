@@ -61,11 +61,19 @@ def test_readme_walkthrough_runs_as_written(devstack: Launched) -> None:
     assert '"campaigns.action.recorded"' in result.stdout
     assert '"webhook.test"' in result.stdout
     assert '"success_rate": 1' in result.stdout
+    assert re.search(r'"outcome_percent": 50(\.0)?\b', result.stdout)  # from baseline 2 to target 12
+    assert '"impact_report_charts": 3' in result.stdout
+    assert '"impact_report_pdf": "application/pdf"' in result.stdout
+    assert '"public_report": "no supporter named"' in result.stdout
 
     # Joao, an admin of the invited organization, was told of the coalition's invitation by e-mail,
     # received over SMTP by the stack's sink.
     mails = [_readable(path) for path in (devstack.state_dir / "mail").glob("*.eml")]
     assert any("joao@example.org" in mail and "Cystic Fibrosis Alliance" in mail for mail in mails), mails
+    # Step 17's letter (recorded at once: its campaign has no double opt-in) reached both decision-makers
+    # of postal code 1000 over SMTP, signed by the supporter.
+    for target in ("lea.martin@council.example", "nina.peeters@parliament.example"):
+        assert any(target in mail and "Sofia" in mail for mail in mails), (target, mails)
 
 
 def _readable(path: Path) -> str:

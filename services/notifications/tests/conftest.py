@@ -92,6 +92,10 @@ async def stack(
         smtp_port=smtp_sink.port,
         mail_retry_seconds=0.2,
         mail_max_attempts=3,
+        # Digests fall due when a test moves the stack's clock forward (MovableClock), never by waiting.
+        letter_digest_seconds=3600,
+        letter_retry_seconds=0.2,
+        letter_max_attempts=3,
     )
     keys = JwksKeySource(
         f"{ISSUER}/.well-known/jwks.json", http=identity_for_notifications, min_refresh_interval=0

@@ -6,6 +6,7 @@ import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -16,7 +17,7 @@ from identity_api import IdentityApi, Person
 from webhook_receiver import Receiver
 
 from common.auth import KeySource
-from common.events import CloudEvent, EventPayload, make_event
+from common.events import CloudEvent, EventPayload, make_event, utcnow
 from common.mongo import Database, Document
 from common.runtime import Role
 from eventually import eventually
@@ -26,6 +27,7 @@ from notifications.delivery import DeliveryWorker
 from notifications.mailer import Mailer
 from notifications.messaging.subscribers import ACTIONS_CONSUMER, CONSUMERS
 from notifications.notices import NoticeService
+from notifications.outgoing import DecisionMakerMailer
 from notifications.smtp_sink import SmtpSink
 from notifications.ssrf import Resolver
 
@@ -33,10 +35,25 @@ BASE_URL = "http://notifications.test"
 TEST_SOURCE = "urn:tests:stand-in"
 
 
+class MovableClock:
+    """The clock of mail to decision-makers: real time plus an offset a test moves forward (so that a
+    digest falls due at once instead of after its period); shared by every replica of the stack."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return utcnow() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += timedelta(seconds=seconds)
+
+
 class NotificationsStack:
     """The service under test (role serve), which a test may restart, plus extra replicas on demand."""
 
     def __init__(self, settings: Settings, *, keys: KeySource, resolver: Resolver) -> None:
+        self.clock = MovableClock()
         self.settings = settings
         self.keys = keys
         self.resolver = resolver
@@ -45,7 +62,7 @@ class NotificationsStack:
         self._stack: contextlib.AsyncExitStack | None = None
 
     def build(self, role: Role = Role.SERVE) -> FastAPI:
-        return create_app(self.settings, role=role, keys=self.keys, resolver=self.resolver)
+        return create_app(self.settings, role=role, keys=self.keys, resolver=self.resolver, clock=self.clock)
 
     async def start(self) -> None:
         self._stack = contextlib.AsyncExitStack()
@@ -98,6 +115,12 @@ class NotificationsStack:
         assert self.app is not None
         mailer: Mailer = self.app.state.mailer
         return mailer
+
+    @property
+    def letters(self) -> DecisionMakerMailer:
+        assert self.app is not None
+        letters: DecisionMakerMailer = self.app.state.letters
+        return letters
 
     @property
     def notices(self) -> NoticeService:

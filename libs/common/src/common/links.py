@@ -20,9 +20,15 @@ from uuid import UUID
 EMAIL_VERIFICATION = "email-verification"
 ACTION_CONFIRMATION = "action-confirmation"  # a supporter confirms a pending action (double opt-in)
 SUPPORTER_PAGES = "supporter-pages"  # a supporter's own pages: what is held, consents, erasure
+MEETING_REPORT = "meeting-report"  # an advocacy-day attendee's report-back link (campaigns)
 
 # The prefix each purpose's tokens carry (a reader can tell which kind of token they hold).
-PREFIXES: dict[str, str] = {EMAIL_VERIFICATION: "ev", ACTION_CONFIRMATION: "ac", SUPPORTER_PAGES: "sp"}
+PREFIXES: dict[str, str] = {
+    EMAIL_VERIFICATION: "ev",
+    ACTION_CONFIRMATION: "ac",
+    SUPPORTER_PAGES: "sp",
+    MEETING_REPORT: "mr",
+}
 
 
 def token_digest(token: str) -> str:

@@ -38,8 +38,9 @@ SCOPES: tuple[Scope, ...] = (
     Scope(
         ORGANIZATIONS_READ,
         "identity",
-        "Read the members of its own organization (the profile and the directory are public)",
-        ("GET /v1/organizations/{org_id}/members",),
+        "Read the members and the funding declaration of its own organization (the profile and the "
+        "directory are public)",
+        ("GET /v1/organizations/{org_id}/members", "GET /v1/organizations/{org_id}/disclosures"),
     ),
     Scope(
         COALITIONS_READ,
@@ -78,19 +79,28 @@ SCOPES: tuple[Scope, ...] = (
     Scope(
         CAMPAIGNS_READ,
         "campaigns",
-        "Read the campaigns its organization sees: list, profile, links and statistics",
+        "Read the campaigns its organization sees: list, profile, links, statistics, outcome goals and "
+        "disclosures (and its coalitions' outcome goals), and the directories of decision-makers it may see",
         (
             "GET /v1/campaigns",
             f"GET {_CAMPAIGN}",
             f"GET {_CAMPAIGN}/links",
             f"GET {_CAMPAIGN}/stats",
+            "GET /v1/targets",
+            "GET /v1/targets/{target_id}",
+            "GET /v1/targets/{target_id}/versions",
+            f"GET {_CAMPAIGN}/outcome-goals",
+            f"GET {_CAMPAIGN}/disclosures",
+            "GET /v1/coalitions/{coalition_id}/outcome-goals",
         ),
     ),
     Scope(
         CAMPAIGNS_WRITE,
         "campaigns",
-        "Draft, edit and move campaigns through their lifecycle, adopt and withdraw, moderate stories "
-        "(as the organization's organizers would)",
+        "Draft, edit and move campaigns through their lifecycle, adopt and withdraw, moderate stories, "
+        "schedule and report advocacy-day meetings, set and measure outcome goals, state conflicts of "
+        "interest, read and publish impact reports, keep directories of decision-makers, read letters' "
+        "deliveries and deliver petitions (as the organization's organizers would)",
         (
             "POST /v1/campaigns",
             f"PATCH {_CAMPAIGN}",
@@ -106,13 +116,41 @@ SCOPES: tuple[Scope, ...] = (
             f"POST {_CAMPAIGN}/stories/{{story_id}}/reject",
             f"POST {_CAMPAIGN}/stories/{{story_id}}/publish",
             f"POST {_CAMPAIGN}/stories/{{story_id}}/unpublish",
+            "POST /v1/targets",
+            "POST /v1/target-imports",
+            "PATCH /v1/targets/{target_id}",
+            "DELETE /v1/targets/{target_id}",
+            f"POST {_CAMPAIGN}/petition-deliveries",
+            f"GET {_CAMPAIGN}/petition-deliveries",
+            f"GET {_CAMPAIGN}/letters/deliveries",
+            f"POST {_CAMPAIGN}/meetings",
+            f"GET {_CAMPAIGN}/meetings",
+            f"POST {_CAMPAIGN}/meetings/{{meeting_id}}/report",
+            f"POST {_CAMPAIGN}/outcome-goals",
+            f"POST {_CAMPAIGN}/outcome-goals/{{goal_id}}/measurements",
+            f"POST {_CAMPAIGN}/outcome-goals/{{goal_id}}/verdict",
+            f"PUT {_CAMPAIGN}/conflicts-of-interest",
+            f"GET {_CAMPAIGN}/impact-report",
+            f"GET {_CAMPAIGN}/impact-report.pdf",
+            f"PUT {_CAMPAIGN}/impact-report/publication",
+            "POST /v1/coalitions/{coalition_id}/outcome-goals",
+            "POST /v1/coalitions/{coalition_id}/outcome-goals/{goal_id}/measurements",
+            "POST /v1/coalitions/{coalition_id}/outcome-goals/{goal_id}/verdict",
+            "GET /v1/coalitions/{coalition_id}/impact-report",
+            "GET /v1/coalitions/{coalition_id}/impact-report.pdf",
         ),
     ),
     Scope(
         SUPPORTERS_READ,
         "campaigns",
-        "Read and export the supporter contacts its organization may see (consented contacts only)",
-        (f"GET {_CAMPAIGN}/supporters", f"GET {_CAMPAIGN}/supporters.csv"),
+        "Read and export the supporter contacts its organization may see (consented contacts only), and "
+        "download petition deliveries (they name the signatories who agreed to appear)",
+        (
+            f"GET {_CAMPAIGN}/supporters",
+            f"GET {_CAMPAIGN}/supporters.csv",
+            f"GET {_CAMPAIGN}/petition-deliveries/{{delivery_id}}/pdf",
+            f"GET {_CAMPAIGN}/petition-deliveries/{{delivery_id}}/csv",
+        ),
     ),
     Scope(
         SUPPORTERS_ERASE,

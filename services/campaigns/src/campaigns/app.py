@@ -9,8 +9,9 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from campaigns.advocacy_repository import ADVOCACY_INDEXES
 from campaigns.aggregator import Aggregator
-from campaigns.api import public, routes
+from campaigns.api import advocacy, public, routes, targets
 from campaigns.api.embedding import install_cors
 from campaigns.api.ratelimit import RateLimiter
 from campaigns.config import SERVICE, Settings
@@ -19,6 +20,7 @@ from campaigns.messaging.subscribers import register_consumers
 from campaigns.pages import routes as pages
 from campaigns.repository import INDEXES, CampaignRepository
 from campaigns.service import CampaignService
+from campaigns.targets_repository import TARGET_INDEXES
 from common.access import ACCESS_INDEXES, AccessProjection
 from common.auth import KeySource, verifier_for
 from common.contracts import topics
@@ -49,7 +51,7 @@ def create_app(
         source=source_urn(settings.deployment_id, SERVICE),
         role=role,
         tracer_provider=tracer_provider,
-        indexes=(*INDEXES, *ACCESS_INDEXES),
+        indexes=(*INDEXES, *ACCESS_INDEXES, *ADVOCACY_INDEXES, *TARGET_INDEXES),
         declare_publishers=declare_publishers,
         register_consumers=register_consumers(
             lambda: holder["service"],
@@ -114,5 +116,9 @@ def create_app(
     install_cors(app)  # each link's organization's embed_origins may call its public API
     app.include_router(routes.router)
     app.include_router(public.router)
+    app.include_router(advocacy.router)
+    app.include_router(advocacy.public_router)
+    app.include_router(targets.router)
+    app.include_router(targets.public_router)
     app.include_router(pages.router)  # the supporter pages (HTML), campaigns.pages
     return app

@@ -36,9 +36,9 @@ class Settings(ServiceSettings, MongoSettings, KafkaSettings, AuthSettings, Tele
     link_signing_secret: SecretStr | None = Field(
         None,
         description=(
-            "Derives the tokens of the links e-mailed to supporters (confirmation, own pages) from their "
-            "ids; the same value as NOTIFICATIONS_LINK_SIGNING_SECRET, which mails them. Required outside "
-            "development"
+            "Derives the tokens of the links e-mailed to supporters (confirmation, own pages) and to "
+            "advocacy-day attendees (report-back) from their ids; the same value as "
+            "NOTIFICATIONS_LINK_SIGNING_SECRET, which mails them. Required outside development"
         ),
     )
     confirmation_ttl_hours: float = Field(

@@ -10,14 +10,29 @@ from __future__ import annotations
 
 from campaigns.usecases.access import Standing
 from campaigns.usecases.actions import ActionInput, Party, PublicPage, Recorded, SupporterInput
+from campaigns.usecases.impact import Impact
+from campaigns.usecases.letters import Letters
 from campaigns.usecases.lifecycle import NewCampaign
+from campaigns.usecases.meetings import Meetings
+from campaigns.usecases.outcomes import Outcomes
+from campaigns.usecases.petitions import PetitionDeliveries
 from campaigns.usecases.privacy import Privacy
 from campaigns.usecases.projection import Projection
 from campaigns.usecases.stories import Stories
 from campaigns.usecases.verification import AlreadyConfirmed, Confirmed, Verification
 
 
-class CampaignService(Verification, Stories, Privacy, Projection):
+class CampaignService(
+    Verification,
+    Letters,
+    PetitionDeliveries,
+    Stories,
+    Privacy,
+    Projection,
+    Meetings,
+    Outcomes,
+    Impact,
+):
     """Every use case of the service, sharing one set of connections."""
 
 

@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from advocacy_world import NIL, meeting_body, outcome_goal_body
 from campaigns_world import DETAILS, FUTURE, CampaignsWorld, goal, supporter
 from coalition_world import Org
 from fastapi import FastAPI
@@ -41,6 +42,16 @@ BASE_URL = "http://campaigns.test"
 LATER = (FUTURE + timedelta(days=30)).isoformat()
 PAST = (datetime.now(UTC) - timedelta(days=1)).isoformat()
 TOO_LONG = "x" * 30_000  # longer than any text field, shorter than the 64 KiB body limit
+ABSENT = "00000000-0000-4000-8000-0000000000ab"  # a target or a petition delivery that does not exist
+
+MEASUREMENT = {
+    "measured_on": "2026-01-01",
+    "value": 12.5,
+    "source": "Clinic register",
+    "evidence_url": "https://example.org/register",
+    "note": "Two clinics reported late.",
+}
+VERDICT = {"verdict": "achieved", "statement": "Every clinic opens one evening a week."}
 
 # A valid body for every JSON-body endpoint; `{lead}`, `{member}`, `{token}` name what is arranged.
 VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
@@ -95,6 +106,48 @@ VALID_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("POST", "/v1/public/supporter/erasure"): {"token": "{token}"},
     ("POST", "/v1/public/confirmations"): {"token": "ac_" + "A" * 43},  # well-formed, never issued: 404
+    # Decision-makers: the target and the delivery named in paths are absent (404).
+    ("POST", "/v1/targets"): {
+        "organization_id": "{lead}",
+        "name": "Lea Local",
+        "title": "Councillor",
+        "office": "City council",
+        "level": "local",
+        "jurisdiction": "Brussels",
+        "district": "Centre",
+        "email": "lea.local@parliament.example",
+        "country": "BE",
+        "postal_codes": ["1000", "10*"],
+    },
+    ("POST", "/v1/target-imports"): {
+        "organization_id": "{lead}",
+        "csv": "name,level,email,country,postal_codes\r\nNina,national,nina@parliament.example,BE,*\r\n",
+    },
+    ("PATCH", "/v1/targets/{target_id}"): {"office": "Town hall", "postal_codes": ["1000"]},
+    ("POST", "/v1/campaigns/{campaign_id}/petition-deliveries"): {
+        "method": "download",
+        "message": "For you.",
+    },
+    # Advocacy: the meeting and goals named are absent (404), the story collection has no meetings (409).
+    ("POST", "/v1/campaigns/{campaign_id}/meetings"): meeting_body([NIL]),
+    ("POST", "/v1/campaigns/{campaign_id}/meetings/{meeting_id}/report"): {
+        "outcome": "follow_up_needed",
+        "commitments": "Will table the amendment.",
+        "follow_up": "Send the data by Friday.",
+        "notes": "Friendly.",
+    },
+    ("POST", "/v1/campaigns/{campaign_id}/outcome-goals"): outcome_goal_body(),
+    ("POST", "/v1/campaigns/{campaign_id}/outcome-goals/{goal_id}/measurements"): MEASUREMENT,
+    ("POST", "/v1/campaigns/{campaign_id}/outcome-goals/{goal_id}/verdict"): VERDICT,
+    ("PUT", "/v1/campaigns/{campaign_id}/conflicts-of-interest"): {
+        "organization_id": "{lead}",
+        "statement": "Our board chair advises a manufacturer of screening tests.",
+    },
+    ("PUT", "/v1/campaigns/{campaign_id}/impact-report/publication"): {"published": False},
+    ("POST", "/v1/coalitions/{coalition_id}/outcome-goals"): outcome_goal_body(),
+    ("POST", "/v1/coalitions/{coalition_id}/outcome-goals/{goal_id}/measurements"): MEASUREMENT,
+    ("POST", "/v1/coalitions/{coalition_id}/outcome-goals/{goal_id}/verdict"): VERDICT,
+    ("POST", "/v1/public/meeting-reports"): {"report_token": "mr_" + "A" * 43, "outcome": "undecided"},
 }
 
 BAD_LIMITS = ["0", "-1", "1001", "ten", "1.5", "1e3", ""]
@@ -122,12 +175,27 @@ BAD_QUERIES: dict[tuple[str, str], list[str]] = {
     ("/v1/public/campaigns/{campaign_id}/stories", "cursor"): BAD_CURSORS,
     ("/v1/public/campaigns/{campaign_id}/stories", "limit"): [*BAD_LIMITS, "101"],
     ("/v1/public/links/{ref}", "lang"): ["x", "<script>", "e" * 40, "\x00", "en us", "fr;q=1", ""],
+    ("/v1/targets", "organization_id"): INVALID_UUIDS,
+    ("/v1/targets", "coalition_id"): INVALID_UUIDS,
+    ("/v1/targets", "level"): ["", "municipal", "LOCAL", "\x00"],
+    ("/v1/targets", "include_retired"): ["maybe", "2", "\x00"],
+    ("/v1/targets", "cursor"): BAD_CURSORS,
+    ("/v1/targets", "limit"): [*BAD_LIMITS, "501"],
+    ("/v1/campaigns/{campaign_id}/letters/deliveries", "state"): ["", "lost", "SENT", "\x00"],
+    ("/v1/campaigns/{campaign_id}/letters/deliveries", "cursor"): BAD_CURSORS,
+    ("/v1/campaigns/{campaign_id}/letters/deliveries", "limit"): [*BAD_LIMITS, "501"],
+    ("/v1/campaigns/{campaign_id}/petition-deliveries", "cursor"): BAD_CURSORS,
+    ("/v1/campaigns/{campaign_id}/petition-deliveries", "limit"): [*BAD_LIMITS, "101"],
+    ("/v1/public/links/{ref}/targets", "country"): ["", "be", "BEL", "\x00"],
+    ("/v1/public/links/{ref}/targets", "postal_code"): ["", "x", "1000!", "x" * 20, "\x00"],
+    ("/v1/public/meeting-reports", "report_token"): ["", "x", "mr_short", "ev_" + "A" * 43, "mr_" + "A" * 44],
 }
 # Query parameters without a default.
 REQUIRED_QUERIES = {
     ("/v1/campaigns", "organization_id"),
     ("/v1/campaigns/{campaign_id}/supporters", "organization_id"),
     ("/v1/campaigns/{campaign_id}/supporters.csv", "organization_id"),
+    ("/v1/public/meeting-reports", "report_token"),
 }
 BAD_REFS = ["short", "x" * 33, "has space!", "caf\u00e9-caf\u00e9", "a.b.c.d.e", "\x00" * 8, "' OR '1'='1"]
 BAD_TOKENS = [
@@ -185,6 +253,11 @@ class World:
             "organization_id": self.member.id,
             "supporter_id": self.supporter_id,
             "ref": self.ref,
+            "target_id": ABSENT,
+            "delivery_id": ABSENT,
+            "meeting_id": NIL,
+            "goal_id": NIL,
+            "coalition_id": NIL,
         }
 
     @property
@@ -359,12 +432,17 @@ async def test_json_body_with_another_content_type_is_422(
     probe.assert_clean(at_least=36)
 
 
+def _of_a_kind(value: Any, kinds: set[str]) -> bool:
+    """Whether the field takes values of this JSON type (a number is not a wrong type for a number)."""
+    if isinstance(value, bool):
+        return "boolean" in kinds
+    return isinstance(value, int) and bool({"integer", "number"} & kinds)
+
+
 async def test_wrong_types_are_422(probe: Probe, operations: list[Operation], world: World) -> None:
     for op in json_ops(operations):
         for name, kinds in op.field_kinds().items():
-            for value in WRONG_TYPES:
-                if isinstance(value, bool) and "boolean" in kinds:
-                    continue  # a yes/no field (double_opt_in): true is its right type
+            for value in (v for v in WRONG_TYPES if not _of_a_kind(v, kinds)):
                 body = {**(world.body(op) or {}), name: value}
                 await probe.expect_json(
                     422, op.method, world.url(op), body, describe=f"{name}={value!r}", headers=world.headers

@@ -16,10 +16,12 @@ from typing import Any
 
 import httpx
 import pytest
+from advocacy_world import COALITION_READS, STAGES, stage_coalition
 from campaigns_world import DETAILS, CampaignsWorld, goal
 from coalition_world import Org
 from fastapi import FastAPI
 from identity_api import IdentityApi, bearer
+from targets_world import BRUSSELS, as_json, imported, target_csv
 
 from common.testing.access import IdentityActions, authenticated_routes, call, client_status_is, role_is
 
@@ -152,11 +154,46 @@ MANAGED: dict[str, str] = {
     "reject a story": "submitted",
     "publish a story": "approved",
     "unpublish a story": "published",
+    "letter deliveries": "stories",
+    "deliver the petition": "active",
+    "petition deliveries": "stories",
+    "petition delivery PDF": "delivered petition",
+    "petition delivery CSV": "delivered petition",
+    # Advocacy routes: "active" as above, or resources staged by advocacy_world.STAGES.
+    "schedule a meeting": "advocacy day with an RSVP",
+    "list meetings": "active",
+    "report a meeting": "held meeting",
+    "set an outcome goal": "active",
+    "measure an outcome": "outcome goal",
+    "judge an outcome": "outcome goal past its deadline",
+    "impact report": "active",
+    "impact report as PDF": "active",
+    "publish the impact report": "active",
 }
 # In the coalition the partner leads: a campaign to adopt, and one the acting organization adopted.
-ADOPTED: dict[str, bool] = {"adopt": False, "withdraw": True}
+ADOPTED: dict[str, bool] = {"adopt": False, "withdraw": True, "state conflicts of interest": True}
 TABLED: set[Key] = {a.key for table in (MANAGE, READ, CONTACTS, ADOPTIONS) for a in table.values()}
-SWEPT: set[Key] = TABLED | {CREATE, LIST, ERASE}
+# A coalition's outcome goals and impact report, in a coalition the acting organization leads.
+COALITION_WIDE: set[Key] = {
+    ("POST", "/v1/coalitions/{coalition_id}/outcome-goals"),
+    ("GET", "/v1/coalitions/{coalition_id}/outcome-goals"),
+    ("POST", "/v1/coalitions/{coalition_id}/outcome-goals/{goal_id}/measurements"),
+    ("POST", "/v1/coalitions/{coalition_id}/outcome-goals/{goal_id}/verdict"),
+    ("GET", "/v1/coalitions/{coalition_id}/impact-report"),
+    ("GET", "/v1/coalitions/{coalition_id}/impact-report.pdf"),
+}
+SWEPT: set[Key] = TABLED | {CREATE, LIST, ERASE} | COALITION_WIDE
+# The acting organization's directory of decision-makers.
+DIRECTORY: dict[str, Key] = {
+    "list": ("GET", "/v1/targets"),
+    "add": ("POST", "/v1/targets"),
+    "import": ("POST", "/v1/target-imports"),
+    "read": ("GET", "/v1/targets/{target_id}"),
+    "versions": ("GET", "/v1/targets/{target_id}/versions"),
+    "edit": ("PATCH", "/v1/targets/{target_id}"),
+    "retire": ("DELETE", "/v1/targets/{target_id}"),
+}
+SWEPT = SWEPT | set(DIRECTORY.values())
 # Routes open to anyone signed in, whatever their organization: none (the public routes take no token).
 OPEN: dict[Key, str] = {}
 DEMOTED_TO = "member"  # below organizer, which every swept route but the reads needs (erasure: admin)
@@ -165,6 +202,11 @@ DEMOTED_TO = "member"  # below organizer, which every swept route but the reads 
 DEMOTION_KEEPS: dict[Key, str] = {
     **{a.key: "any member of an organization taking part reads the campaign" for a in READ.values()},
     LIST: "any member of the organization lists its campaigns",
+    **{
+        DIRECTORY[n]: "any member of the organization reads its directory"
+        for n in ("list", "read", "versions")
+    },
+    **dict.fromkeys(COALITION_READS, "any member of a coalition's organizations reads its outcome goals"),
 }
 # Routes found not refused after the revocation (real gaps): key -> what happens. Empty: none found.
 GAPS: dict[Key, str] = {}
@@ -259,6 +301,38 @@ class Matrix:
             await world.adopt(campaign_id, self.acting)
         return campaign_id
 
+    async def delivered_petition(self) -> dict[str, str]:
+        """A launched petition of the acting organization, delivered once (for download)."""
+        campaign_id = await self.campaign("active")
+        delivered = await self.world.campaigns.post(
+            f"/v1/campaigns/{campaign_id}/petition-deliveries",
+            json={"method": "download"},
+            headers=self.acting.headers,
+        )
+        assert delivered.status_code == 201, delivered.text
+        return {"campaign_id": campaign_id, "delivery_id": str(delivered.json()["id"])}
+
+    async def directory_calls(self) -> dict[Key, Call]:
+        """A valid request for each route of the acting organization's directory, on fresh targets."""
+        acting = self.acting.id
+        edited, retired = await imported(self.world, self.acting, BRUSSELS[:2])
+        target = f"/v1/targets/{edited['id']}"
+        return {
+            DIRECTORY["list"]: Call("GET", "/v1/targets", params={"organization_id": acting}),
+            DIRECTORY["add"]: Call(
+                "POST", "/v1/targets", body={"organization_id": acting, **as_json(BRUSSELS[2])}
+            ),
+            DIRECTORY["import"]: Call(
+                "POST",
+                "/v1/target-imports",
+                body={"organization_id": acting, "csv": target_csv(BRUSSELS[3:4])},
+            ),
+            DIRECTORY["read"]: Call("GET", target),
+            DIRECTORY["versions"]: Call("GET", f"{target}/versions"),
+            DIRECTORY["edit"]: Call("PATCH", target, body={"office": "Town hall"}),
+            DIRECTORY["retire"]: Call("DELETE", f"/v1/targets/{retired['id']}"),
+        }
+
     async def stage(self) -> dict[Key, Call]:
         """A valid request for every swept route, on fresh resources."""
         acting = self.acting.id
@@ -267,6 +341,13 @@ class Matrix:
         submitted = iter([stories["submitted"], stories["submitted too"]])  # one each to approve, reject
         for name, attempt in MANAGE.items():
             need = MANAGED[name]
+            if need == "delivered petition":
+                ids = await self.delivered_petition()
+                calls[attempt.key] = Call(*attempt.request(**ids, organization_id=acting))
+                continue
+            if need in STAGES:
+                calls[attempt.key] = Call(*await STAGES[need](self.world, self.acting))
+                continue
             if need in ("draft", "active", "paused"):
                 ids = {"campaign_id": await self.campaign(need), "story_id": str(uuid.uuid4())}
             elif need == "stories":
@@ -298,6 +379,9 @@ class Matrix:
         )
         calls[LIST] = Call("GET", "/v1/campaigns", params={"organization_id": acting})
         calls[ERASE] = Call("DELETE", f"/v1/organizations/{acting}/supporters/{supporter_id}")
+        calls.update(await self.directory_calls())
+        for key, staged in (await stage_coalition(self.world, self.acting)).items():
+            calls[key] = Call(*staged)
         return calls
 
 

@@ -7,14 +7,27 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
+from advocacy_world import meeting_body, outcome_goal_body
 from campaigns_world import DETAILS, CampaignsWorld, goal
 from coalition_world import Org
 from fastapi import FastAPI
 from identity_api import IdentityApi
+from targets_world import BRUSSELS, as_json, imported, target_csv
 
 from scope_matrix import Call, Clients, check_cell, endpoints_of, matrix, routes_of, scoped_clients
 
-RESOURCE_IDS = frozenset({"campaign_id", "story_id", "supporter_id"})
+RESOURCE_IDS = frozenset(
+    {
+        "campaign_id",
+        "story_id",
+        "supporter_id",
+        "target_id",
+        "delivery_id",
+        "meeting_id",
+        "goal_id",
+        "coalition_id",
+    }
+)
 PUBLIC_PREFIX = "/v1/public/"  # supporters' own endpoints: no token at all
 
 
@@ -67,10 +80,52 @@ async def world(
             {"organization_id": owner.id, "supporter_id": "00000000-0000-4000-8000-000000000000"}
         ),
     }
+    calls.update(await decision_maker_calls(cw, owner, campaign))
+    absent = "00000000-0000-4000-8000-000000000000"
+    sub_ids = {"meeting_id": absent, "goal_id": absent, "coalition_id": absent}
     for endpoint in endpoints_of("campaigns"):
         if endpoint not in calls:
             calls[endpoint] = story if "{story_id}" in endpoint else on_campaign
+        if any(f"{{{name}}}" in endpoint for name in sub_ids):
+            calls[endpoint] = Call({"campaign_id": campaign, **sub_ids})
+    bodies = {
+        "/meetings": meeting_body([absent]),
+        "/report": {"outcome": "supportive"},
+        "/outcome-goals": outcome_goal_body(),
+        "/measurements": {"measured_on": "2026-01-01", "value": 1},
+        "/verdict": {"verdict": "missed", "statement": "No change."},
+        "/conflicts-of-interest": {"organization_id": owner.id, "statement": "None."},
+        "/publication": {"published": True},
+    }
+    for endpoint, call in list(calls.items()):
+        method, path = endpoint.split(" ", 1)
+        for ending, body in bodies.items():
+            if method in ("POST", "PUT") and path.endswith(ending) and call.body is None:
+                calls[endpoint] = Call(call.ids, call.params, body)
     return World(campaigns_http, owner, clients, calls)
+
+
+async def decision_maker_calls(cw: CampaignsWorld, owner: Org, campaign: str) -> dict[str, Call]:
+    """Calls of the directory and delivery routes: a target of the owner, unknown deliveries."""
+    (target,) = await imported(cw, owner, BRUSSELS[:1])
+    on_target = Call({"target_id": target["id"]})
+    delivery = Call({"campaign_id": campaign, "delivery_id": "00000000-0000-4000-8000-000000000000"})
+    return {
+        "GET /v1/targets": Call({}, params={"organization_id": owner.id}),
+        "POST /v1/targets": Call({}, body={"organization_id": owner.id, **as_json(BRUSSELS[1])}),
+        "POST /v1/target-imports": Call(
+            {}, body={"organization_id": owner.id, "csv": target_csv(BRUSSELS[2:3])}
+        ),
+        "GET /v1/targets/{target_id}": on_target,
+        "GET /v1/targets/{target_id}/versions": on_target,
+        "PATCH /v1/targets/{target_id}": Call({"target_id": target["id"]}, body={"office": "Town hall"}),
+        "DELETE /v1/targets/{target_id}": on_target,
+        "POST /v1/campaigns/{campaign_id}/petition-deliveries": Call(
+            {"campaign_id": campaign}, body={"method": "download"}
+        ),
+        "GET /v1/campaigns/{campaign_id}/petition-deliveries/{delivery_id}/pdf": delivery,
+        "GET /v1/campaigns/{campaign_id}/petition-deliveries/{delivery_id}/csv": delivery,
+    }
 
 
 def test_every_route_is_public_or_in_the_scope_table(campaigns_app: FastAPI) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from advocacy_world import NIL, meeting_body, outcome_goal_body
 from campaigns_world import CampaignsWorld
 from coalition_world import Org
 from fastapi import FastAPI
@@ -30,6 +31,8 @@ CAMPAIGN = "/v1/campaigns/{campaign_id}"
 STORY = CAMPAIGN + "/stories/{story_id}"
 ADOPTION = CAMPAIGN + "/adoptions/{organization_id}"
 ERASE = "/v1/organizations/{organization_id}/supporters/{supporter_id}"
+DELIVERY = CAMPAIGN + "/petition-deliveries/{delivery_id}"
+UNKNOWN_DELIVERY = "00000000-0000-4000-8000-00000000d1e1"  # no such delivery: refusals come first
 
 
 @dataclass(frozen=True)
@@ -47,12 +50,21 @@ class Attempt:
         return self.method, self.route
 
     def request(self, **ids: str) -> tuple[str, str, dict[str, str], Any]:
+        ids = {**ABSENT_IDS, **ids}
+
         def fill(values: dict[str, Any]) -> dict[str, Any]:
             return {k: v.format(**ids) if isinstance(v, str) else v for k, v in values.items()}
 
         body = fill(self.body) if self.body is not None else None
         return self.method, self.route.format(**ids), fill(self.params or {}), body
 
+
+# Ids of a campaign's meetings and outcome goals: none such exist, so a request that got past the
+# refusals under test would be a 404 (the revocation matrix stages real ones: advocacy_world.STAGES).
+ABSENT_IDS = {"meeting_id": NIL, "goal_id": NIL}
+MEETING = CAMPAIGN + "/meetings/{meeting_id}"
+OUTCOME_GOAL = CAMPAIGN + "/outcome-goals/{goal_id}"
+COALITION = "/v1/coalitions/{coalition_id}"
 
 # What only a campaign's managers do (organizers of its owner, or of an active lead of its coalition).
 MANAGE = {
@@ -67,12 +79,32 @@ MANAGE = {
     "reject a story": Attempt("POST", STORY + "/reject", {"reason": "x"}),
     "publish a story": Attempt("POST", STORY + "/publish"),
     "unpublish a story": Attempt("POST", STORY + "/unpublish"),
+    "letter deliveries": Attempt("GET", CAMPAIGN + "/letters/deliveries", params={"state": "queued"}),
+    "deliver the petition": Attempt("POST", CAMPAIGN + "/petition-deliveries", {"method": "download"}),
+    "petition deliveries": Attempt("GET", CAMPAIGN + "/petition-deliveries"),
+    "petition delivery PDF": Attempt("GET", DELIVERY + "/pdf"),
+    "petition delivery CSV": Attempt("GET", DELIVERY + "/csv"),
+    "schedule a meeting": Attempt("POST", CAMPAIGN + "/meetings", meeting_body([NIL])),
+    "list meetings": Attempt("GET", CAMPAIGN + "/meetings"),
+    "report a meeting": Attempt("POST", MEETING + "/report", {"outcome": "supportive"}),
+    "set an outcome goal": Attempt("POST", CAMPAIGN + "/outcome-goals", outcome_goal_body()),
+    "measure an outcome": Attempt(
+        "POST", OUTCOME_GOAL + "/measurements", {"measured_on": "2026-01-01", "value": 1}
+    ),
+    "judge an outcome": Attempt(
+        "POST", OUTCOME_GOAL + "/verdict", {"verdict": "missed", "statement": "Taken over"}
+    ),
+    "impact report": Attempt("GET", CAMPAIGN + "/impact-report"),
+    "impact report as PDF": Attempt("GET", CAMPAIGN + "/impact-report.pdf"),
+    "publish the impact report": Attempt("PUT", CAMPAIGN + "/impact-report/publication", {"published": True}),
 }
 # What anyone taking part in the campaign reads.
 READ = {
     "campaign": Attempt("GET", CAMPAIGN),
     "links": Attempt("GET", CAMPAIGN + "/links"),
     "stats": Attempt("GET", CAMPAIGN + "/stats"),
+    "outcome goals": Attempt("GET", CAMPAIGN + "/outcome-goals"),
+    "disclosures": Attempt("GET", CAMPAIGN + "/disclosures"),
 }
 # An organization's supporters; `{organization_id}` is whose.
 CONTACTS = {
@@ -83,12 +115,32 @@ CONTACTS = {
 ADOPTIONS = {
     "adopt": Attempt("POST", CAMPAIGN + "/adoptions", {"organization_id": "{organization_id}"}),
     "withdraw": Attempt("DELETE", ADOPTION),
+    "state conflicts of interest": Attempt(
+        "PUT",
+        CAMPAIGN + "/conflicts-of-interest",
+        {"organization_id": "{organization_id}", "statement": "None"},
+    ),
 }
 # Routes that are not about one campaign; each has its own tests below.
 ORGANIZATION_WIDE = {
     ("POST", "/v1/campaigns"),
     ("GET", "/v1/campaigns"),
     ("DELETE", ERASE),
+    # The directories of decision-makers: their isolation is tested in test_targets.py.
+    ("POST", "/v1/targets"),
+    ("GET", "/v1/targets"),
+    ("POST", "/v1/target-imports"),
+    ("GET", "/v1/targets/{target_id}"),
+    ("PATCH", "/v1/targets/{target_id}"),
+    ("DELETE", "/v1/targets/{target_id}"),
+    ("GET", "/v1/targets/{target_id}/versions"),
+    # A coalition's outcome goals and impact report: test_outcome_goals.py and test_impact_report.py.
+    ("POST", COALITION + "/outcome-goals"),
+    ("GET", COALITION + "/outcome-goals"),
+    ("POST", COALITION + "/outcome-goals/{goal_id}/measurements"),
+    ("POST", COALITION + "/outcome-goals/{goal_id}/verdict"),
+    ("GET", COALITION + "/impact-report"),
+    ("GET", COALITION + "/impact-report.pdf"),
 }
 # The public routes (no account); each has its own tests below.
 PUBLIC = {
@@ -105,6 +157,11 @@ PUBLIC = {
     ("POST", "/v1/public/supporter/erasure"),
     ("GET", "/v1/public/challenge"),
     ("POST", "/v1/public/confirmations"),
+    ("GET", "/v1/public/links/{ref}/targets"),  # test_targets.py: no e-mail address, no supporter
+    # An attendee's report-back and a published impact report: test_meetings.py, test_impact_report.py.
+    ("GET", "/v1/public/meeting-reports"),
+    ("POST", "/v1/public/meeting-reports"),
+    ("GET", "/v1/public/links/{ref}/impact-report"),
 }
 MANAGEMENT = {**MANAGE, **READ, **CONTACTS, **ADOPTIONS}
 
@@ -301,7 +358,10 @@ async def send(
     tenants: Tenants, attempt: Attempt, campaign: dict[str, Any], org_id: str, headers: dict[str, str]
 ) -> httpx.Response:
     method, path, params, body = attempt.request(
-        campaign_id=campaign["id"], story_id=tenants.story_id, organization_id=org_id
+        campaign_id=campaign["id"],
+        story_id=tenants.story_id,
+        organization_id=org_id,
+        delivery_id=UNKNOWN_DELIVERY,
     )
     return await tenants.http.request(method, path, params=params, json=body, headers=headers)
 

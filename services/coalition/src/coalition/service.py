@@ -72,6 +72,7 @@ class NewCoalition:
     countries: list[str]
     visibility: Visibility
     website: str | None = None
+    require_current_disclosure: bool = False
 
 
 @dataclass(frozen=True)
@@ -208,6 +209,7 @@ class CoalitionService:
             countries=sorted(set(new.countries)),
             visibility=new.visibility,
             website=new.website,
+            require_current_disclosure=new.require_current_disclosure,
             created_by_org=new.organization_id,
             created_at=now,
             updated_at=now,
@@ -230,6 +232,7 @@ class CoalitionService:
                     focus_areas=coalition.focus_areas,
                     countries=coalition.countries,
                     lead_organization_id=new.organization_id,
+                    require_current_disclosure=coalition.require_current_disclosure,
                 ),
                 coalition.id,
             )
@@ -272,6 +275,7 @@ class CoalitionService:
                     focus_areas=updated.focus_areas,
                     countries=updated.countries,
                     changed_fields=sorted(changed),
+                    require_current_disclosure=updated.require_current_disclosure,
                 ),
                 coalition_id,
             )

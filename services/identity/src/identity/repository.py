@@ -23,6 +23,7 @@ API_CLIENTS = "api_clients"
 REFRESH_TOKENS = "refresh_tokens"
 LOGIN_ATTEMPTS = "login_attempts"
 EMAIL_VERIFICATIONS = "email_verifications"
+DISCLOSURES = "disclosures"  # one per organization: its current funding declaration
 
 INDEXES = (
     Indexes(ORGANIZATIONS, (IndexModel([("slug", ASCENDING)], unique=True, name="slug_unique"),)),
@@ -362,3 +363,18 @@ class IdentityRepository:
 
     async def forget(self, key: str) -> None:
         await self.db[LOGIN_ATTEMPTS].delete_one({"_id": key})
+
+    # ---- funding disclosures -----------------------------------------------------------------------
+    async def get_disclosures(self, org_id: UUID, session: Session | None = None) -> Document | None:
+        return await self.db[DISCLOSURES].find_one({"_id": org_id}, session=session)
+
+    async def put_disclosures(self, org_id: UUID, fields: dict[str, Any], session: Session) -> Document:
+        doc = await self.db[DISCLOSURES].find_one_and_update(
+            {"_id": org_id},
+            {"$set": fields},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+        assert doc is not None
+        return doc

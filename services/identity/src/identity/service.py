@@ -22,6 +22,7 @@ from common.outbox import Outbox
 from common.scopes import CLIENT_SCOPES, ORGANIZATIONS_READ
 from identity.config import Settings
 from identity.domain import memberships as rules
+from identity.domain.disclosures import Funder, check_declaration
 from identity.domain.emails import canonical_email, legacy_form, sign_in_name
 from identity.domain.memberships import OrgRole
 from identity.domain.oauth import ClientCredentials, OAuthError, OAuthErrorCode
@@ -453,6 +454,58 @@ class IdentityService:
             return updated
 
         return await in_transaction(self.client, work)
+
+    # ---- funding disclosures ---------------------------------------------------------------------
+
+    async def declare_funding(
+        self, *, principal: Principal, org_id: UUID, funders: list[Funder], declared_at: datetime | None
+    ) -> Document:
+        """Replace the organization's funding declaration (its owners and admins, in person)."""
+        actor = self._require_user(principal)  # API clients are refused before anything is looked up
+        now = utcnow()
+        when = declared_at or now
+        check_declaration(funders, when, now)
+
+        async def work(session: Session) -> Document:
+            org = await self._org_or_404(org_id, session)
+            await self._require_admin(principal, org_id, session)
+            org.require_active()
+            stored = [f.model_dump(mode="json") for f in funders]
+            doc = await self.repo.put_disclosures(
+                org_id,
+                {"funders": stored, "declared_at": when, "declared_by": actor, "updated_at": now},
+                session,
+            )
+            await self._emit_org(
+                session,
+                ev.OrganizationDisclosuresUpdated(
+                    organization_id=org_id,
+                    funders=[ev.Funder.model_validate(f) for f in stored],
+                    declared_at=when,
+                    updated_by=actor,
+                ),
+                org_id,
+            )
+            return doc
+
+        return await in_transaction(self.client, work)
+
+    async def funding_declaration(self, *, principal: Principal, org_id: UUID) -> Document:
+        """The current declaration: for the organization's members, and its API clients with
+        `organizations:read` (the public sees it on campaigns, from the event)."""
+        if principal.kind == "client":
+            principal.require_scope(ORGANIZATIONS_READ)
+            await self._require_own_active_client(principal, org_id)
+        else:
+            await self._org_or_404(org_id)
+            await self._require_member(principal, org_id)
+        return await self.repo.get_disclosures(org_id) or {
+            "_id": org_id,
+            "funders": [],
+            "declared_at": None,
+            "declared_by": None,
+            "updated_at": None,
+        }
 
     # ---- memberships -----------------------------------------------------------------------------
 

@@ -60,6 +60,12 @@ VALID_BODIES: dict[tuple[str, str], Any] = {
     ("PATCH", "/v1/organizations/{org_id}/members/{user_id}"): {"role": "organizer"},
     ("POST", "/v1/organizations/{org_id}/invitations"): {"email": "invitee@example.org", "role": "member"},
     ("POST", "/v1/organizations/{org_id}/clients"): {"name": "CRM sync", "scopes": ["organizations:read"]},
+    ("PUT", "/v1/organizations/{org_id}/disclosures"): {
+        "funders": [
+            {"name": "Acme Pharma", "kind": "pharmaceutical", "amount_band": "10k_50k", "year": 2025}
+        ],
+        "declared_at": "2026-01-15T00:00:00Z",
+    },
     ("POST", "/v1/invitations/accept"): {"token": "inv_" + "x" * 40},
     ("POST", "/v1/users/email-verification/confirm"): {"token": "ev_" + "x" * 40},
 }

@@ -31,7 +31,11 @@ INVITATIONS = ORG + "/invitations"
 INVITATION = ORG + "/invitations/{invitation_id}"
 CLIENTS = ORG + "/clients"
 CLIENT = ORG + "/clients/{client_id}"
+DISCLOSURES = ORG + "/disclosures"
 
+FUNDING = {
+    "funders": [{"name": "City of Porto", "kind": "government", "amount_band": "under_10k", "year": 2025}]
+}
 # Every route of the organization with a valid request; deactivation last (it closes the organization).
 SWEPT_BODIES: dict[Key, Any] = {
     ("PATCH", ORG): {"name": "Renamed Association"},
@@ -44,6 +48,8 @@ SWEPT_BODIES: dict[Key, Any] = {
     ("POST", CLIENTS): {"name": "Integration", "scopes": ["organizations:read"]},
     ("GET", CLIENTS): None,
     ("DELETE", CLIENT): None,
+    ("PUT", DISCLOSURES): FUNDING,
+    ("GET", DISCLOSURES): None,
     ("POST", DEACTIVATE): {"reason": "closing down"},
 }
 SWEPT: set[Key] = set(SWEPT_BODIES)
@@ -52,7 +58,10 @@ OPEN: dict[Key, str] = {
     ("POST", VERIFY): "platform admins only: an organization's owners never had it",
 }
 DEMOTED_TO = "member"
-DEMOTION_KEEPS: dict[Key, str] = {("GET", MEMBERS): "every member reads the members and their roles"}
+DEMOTION_KEEPS: dict[Key, str] = {
+    ("GET", MEMBERS): "every member reads the members and their roles",
+    ("GET", DISCLOSURES): "every member reads the organization's funding declaration",
+}
 
 
 @dataclass(frozen=True)

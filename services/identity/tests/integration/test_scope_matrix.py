@@ -38,11 +38,13 @@ USERS_ONLY = {
     f"POST {ORG}/clients",
     f"GET {ORG}/clients",
     f"DELETE {ORG}/clients/{{client_id}}",
+    f"PUT {ORG}/disclosures",  # an organization's declaration is made by its owners and admins in person
     "POST /v1/invitations/accept",
     "POST /v1/admin/signing-keys/rotate",
 }
 BODIES: dict[str, Any] = {
     f"PATCH {ORG}": {"name": "Taken over"},
+    f"PUT {ORG}/disclosures": {"funders": []},
     f"PATCH {ORG}/members/{{user_id}}": {"role": "admin"},
     f"POST {ORG}/invitations": {"email": "someone@example.org", "role": "owner"},
     f"POST {ORG}/clients": {"name": "Spawned", "scopes": [ORGANIZATIONS_READ]},

@@ -26,6 +26,7 @@ INVITATIONS = "/v1/organizations/{org_id}/invitations"
 INVITATION = "/v1/organizations/{org_id}/invitations/{invitation_id}"
 CLIENTS = "/v1/organizations/{org_id}/clients"
 CLIENT = "/v1/organizations/{org_id}/clients/{client_id}"
+DISCLOSURES = "/v1/organizations/{org_id}/disclosures"
 
 # Org-scoped routes that are public on purpose: the profile is part of the directory.
 PUBLIC_ORG_ROUTES = {("GET", ORG)}
@@ -69,6 +70,8 @@ ON_B = {
     "update the profile": Attempt("PATCH", ORG, {"name": "Hijacked", "website": "https://evil.example"}),
     "deactivate": Attempt("POST", DEACTIVATE, {"reason": "hostile takeover"}),
     "verify": Attempt("POST", VERIFY),
+    "declare funding": Attempt("PUT", DISCLOSURES, {"funders": [], "declared_at": None}),
+    "read the funding declaration": Attempt("GET", DISCLOSURES),
 }
 
 # What an admin of A might try by passing B's resource ids under A's own path: B's ids are not found in A.
@@ -145,6 +148,7 @@ async def _private_view(http: httpx.AsyncClient, world: Tenants) -> dict[str, An
         ("members", f"{base}/members"),
         ("invitations", f"{base}/invitations"),
         ("clients", f"{base}/clients"),
+        ("disclosures", f"{base}/disclosures"),
     ):
         response = await http.get(path, headers=world.b_owner.headers)
         assert response.status_code == 200, response.text

@@ -6,13 +6,14 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 import httpx
 from fastapi import FastAPI
 
 from common.access import ACCESS_INDEXES, AccessProjection
 from common.auth import KeySource, verifier_for
-from common.events import source_urn
+from common.events import source_urn, utcnow
 from common.runtime import Role, Runtime, stop_task
 from common.telemetry import configure_tracing
 from common.web import install_common
@@ -24,7 +25,10 @@ from notifications.mailer import Mailer
 from notifications.messaging.publishers import declare_publishers
 from notifications.messaging.subscribers import register_consumers
 from notifications.notices import NoticeService
-from notifications.repository import EMAILS, INDEXES, MESSAGES, Repository
+from notifications.outgoing import DecisionMakerMailer
+from notifications.outgoing_intake import OutgoingIntake
+from notifications.repository import EMAILS, INDEXES, MESSAGES, OUTGOING, Repository
+from notifications.sent import SentMessages
 from notifications.service import WebhookService
 from notifications.ssrf import Resolver, system_resolver
 from notifications.templates import Templates
@@ -44,8 +48,10 @@ def create_app(
     keys: KeySource | None = None,
     resolver: Resolver | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
+    clock: Callable[[], datetime] = utcnow,
 ) -> FastAPI:
-    """The app; `resolver` (host name lookups) and `transport` (outgoing HTTP) may be replaced in tests."""
+    """The app; `resolver` (host name lookups), `transport` (outgoing HTTP) and the `clock` of mail to
+    decision-makers (when a digest is due) may be replaced in tests."""
     settings = settings or Settings()
     resolver = resolver or system_resolver
     tracer_provider = configure_tracing(SERVICE, settings)
@@ -77,7 +83,10 @@ def create_app(
         notices=notices,
         on_queued=lambda: wake[MESSAGES]("api"),
     )
-    holder["intake"] = EventIntake(repo=repo, notices=notices, settings=settings)
+    outgoing = OutgoingIntake(
+        repo=repo, notices=notices, outbox=lambda: runtime.outbox, settings=settings, clock=clock
+    )
+    holder["intake"] = EventIntake(repo=repo, notices=notices, settings=settings, outgoing=outgoing)
     delivery = DeliveryWorker(
         client=runtime.client,
         repo=repo,
@@ -88,14 +97,19 @@ def create_app(
         transport=transport,
     )
     mailer = Mailer(repo=repo, settings=settings)
-    wake.update({MESSAGES: delivery.wake, EMAILS: mailer.wake})
+    letters = DecisionMakerMailer(repo=repo, outbox=runtime.outbox, settings=settings, clock=clock)
+    wake.update({MESSAGES: delivery.wake, EMAILS: mailer.wake, OUTGOING: letters.wake})
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await runtime.start()
         loops: list[asyncio.Task[None]] = []
         if role.runs_consumers:
-            loops = [asyncio.create_task(delivery.run()), asyncio.create_task(mailer.run())]
+            loops = [
+                asyncio.create_task(delivery.run()),
+                asyncio.create_task(mailer.run()),
+                asyncio.create_task(letters.run()),
+            ]
         try:
             yield
         finally:
@@ -112,6 +126,8 @@ def create_app(
     app.state.notices = notices
     app.state.delivery = delivery
     app.state.mailer = mailer
+    app.state.letters = letters
+    app.state.sent_messages = SentMessages(repo=repo)
     app.state.token_verifier = verifier_for(settings, keys)
     app.state.principal_resolver = AccessProjection(runtime.db)
     install_common(

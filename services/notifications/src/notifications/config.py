@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from email.utils import parseaddr
 from functools import cached_property
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -99,6 +100,31 @@ class Settings(ServiceSettings, MongoSettings, KafkaSettings, AuthSettings, Tele
         "http://127.0.0.1:8004", description="Where people use the platform; links in notices point here"
     )
 
+    # mail to decision-makers (letters, petition deliveries) and meeting schedules
+    letter_digest_seconds: float = Field(
+        86400.0,
+        gt=0,
+        description="Digest letters: a target's digest (per campaign and organization) opens with its first "
+        "queued letter and is sent this many seconds later with every letter queued meanwhile",
+    )
+    letter_max_attempts: int = Field(
+        8, ge=1, le=50, description="Attempts at sending one letter or petition to one target"
+    )
+    letter_retry_seconds: float = Field(
+        60.0, gt=0, description="Base delay between attempts at a letter or petition (doubles each time)"
+    )
+    letter_batch_size: int = Field(
+        200,
+        ge=1,
+        le=1000,
+        description="Letters to decision-makers claimed at once (sent over one connection)",
+    )
+    sent_retention_days: int = Field(
+        365,
+        ge=1,
+        description="How long mail kept as sent to decision-makers is kept after its campaign is archived",
+    )
+
     link_signing_secret: SecretStr | None = Field(
         None,
         description=(
@@ -127,6 +153,12 @@ class Settings(ServiceSettings, MongoSettings, KafkaSettings, AuthSettings, Tele
         if self.secret_encryption_key is None and not self.is_development:
             raise ValueError("NOTIFICATIONS_SECRET_ENCRYPTION_KEY is required outside development")
         return self
+
+    @property
+    def platform_sender(self) -> tuple[str, str]:
+        """The platform's name and address, from `mail_from` (the name defaults to the address)."""
+        name, address = parseaddr(self.mail_from)
+        return (name or address), address
 
     @property
     def link_secret(self) -> str | None:

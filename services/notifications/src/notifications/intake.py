@@ -24,6 +24,7 @@ from notifications.domain.notices import (
 )
 from notifications.domain.webhooks import EndpointFilters, matches
 from notifications.notices import NoticeService
+from notifications.outgoing_intake import WORK_ORDERS, OutgoingIntake
 from notifications.repository import (
     CAMPAIGNS,
     COALITION_MEMBERS,
@@ -47,15 +48,24 @@ class FanOutCache:
 
 
 class EventIntake:
-    def __init__(self, *, repo: Repository, notices: NoticeService, settings: Settings) -> None:
+    def __init__(
+        self, *, repo: Repository, notices: NoticeService, settings: Settings, outgoing: OutgoingIntake
+    ) -> None:
         self.repo = repo
         self.notices = notices
         self.settings = settings
+        self.outgoing = outgoing
         self.rng = random.Random()  # noqa: S311 - jitter, not cryptography
 
     async def handle(self, payload: EventPayload, event: CloudEvent, session: Session) -> None:
-        """Project, fan out to webhooks, then tell people; all in the consumer's transaction."""
+        """Project, fan out to webhooks, then tell people; all in the consumer's transaction.
+
+        Work orders of the campaigns service (letters, petition deliveries, meeting schedules) carry
+        personal data and are carried out here; they are never forwarded to webhooks."""
         await self.project(payload, session)
+        if isinstance(payload, WORK_ORDERS):
+            await self.outgoing.take(payload, event, session)
+            return
         await self.fan_out(payload, event, session)
         await self.tell_people(payload, event, session)
 
@@ -88,6 +98,9 @@ class EventIntake:
                 await repo.remove_adopter(p.campaign_id, p.organization_id, session)
             elif isinstance(p, camp.SupporterErased):
                 await repo.redact_supporter(p.supporter_id, session)
+                await self.outgoing.supporter_erased(p, session)
+            elif isinstance(p, camp.CampaignArchived):
+                await self.outgoing.campaign_archived(p, session)
 
     # ---- webhooks ----------------------------------------------------------------------------------
     async def standings(self, scope: EventScope, session: Session) -> dict[UUID, Standing]:

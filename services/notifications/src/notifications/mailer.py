@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -79,7 +80,62 @@ def compose(doc: Document, sender: str, link_secret: str | None = None) -> Email
     message["X-Notice-Category"] = one_line(doc["category"])
     message.set_content(text)
     message.add_alternative(html, subtype="html")
+    for attachment in doc.get("attachments") or []:
+        maintype, _, subtype = str(attachment["content_type"]).partition("/")
+        message.add_attachment(
+            bytes(attachment["content"]), maintype=maintype, subtype=subtype, filename=attachment["filename"]
+        )
     return message
+
+
+async def send_over_one_connection(
+    s: Settings,
+    composed: list[tuple[Document, EmailMessage]],
+    *,
+    sent: Callable[[Document], Awaitable[None]],
+    failed: Callable[[Document, BaseException], Awaitable[None]],
+    hand_back: Callable[[list[Any]], Awaitable[None]],
+) -> None:
+    """Send composed messages one after another over one SMTP connection (login/STARTTLS once).
+
+    Each outcome is reported (`sent`, or `failed` with the exception); a refusal of one message resets
+    the transaction and the batch goes on; no connection fails them all. Cancelled (shutting down), the
+    items not sent yet are handed back (`hand_back` with their ids) rather than kept leased."""
+    if not composed:
+        return
+    smtp = aiosmtplib.SMTP(
+        hostname=s.smtp_host,
+        port=s.smtp_port,
+        username=s.smtp_username,
+        password=s.smtp_password.get_secret_value() if s.smtp_password else None,
+        start_tls=s.smtp_starttls,
+        timeout=s.smtp_timeout_seconds,
+    )
+    try:
+        await smtp.connect()
+    except Exception as exc:
+        for doc, _ in composed:
+            await failed(doc, exc)
+        return
+    unsent = [doc["_id"] for doc, _ in composed]
+    try:
+        for doc, message in composed:
+            unsent.remove(doc["_id"])
+            try:
+                await smtp.send_message(message)
+            except Exception as exc:
+                await failed(doc, exc)
+                if isinstance(exc, aiosmtplib.SMTPResponseException | aiosmtplib.SMTPRecipientsRefused):
+                    with contextlib.suppress(Exception):
+                        await smtp.rset()  # the server refused this one; the connection goes on
+            else:
+                await sent(doc)
+    except asyncio.CancelledError:
+        await asyncio.shield(hand_back(unsent))
+        raise
+    finally:
+        with contextlib.suppress(Exception):
+            await smtp.quit()
 
 
 def _describe(exc: BaseException) -> str:
@@ -142,44 +198,14 @@ class Mailer:
                 composed.append((doc, compose(doc, s.mail_from, s.link_secret)))
             except Exception as exc:
                 await self._failed(doc, exc)
-        if not composed:
-            return
-        smtp = aiosmtplib.SMTP(
-            hostname=s.smtp_host,
-            port=s.smtp_port,
-            username=s.smtp_username,
-            password=s.smtp_password.get_secret_value() if s.smtp_password else None,
-            start_tls=s.smtp_starttls,
-            timeout=s.smtp_timeout_seconds,
-        )
-        try:
-            await smtp.connect()
-        except Exception as exc:
-            for doc, _ in composed:
-                await self._failed(doc, exc)
-            return
-        unsent = {doc["_id"] for doc, _ in composed}
-        try:
-            for doc, message in composed:
-                unsent.discard(doc["_id"])
-                try:
-                    await smtp.send_message(message)
-                except Exception as exc:
-                    await self._failed(doc, exc)
-                    if isinstance(exc, aiosmtplib.SMTPResponseException | aiosmtplib.SMTPRecipientsRefused):
-                        with contextlib.suppress(Exception):
-                            await smtp.rset()  # the server refused this one; the connection goes on
-                else:
-                    await self.repo.finish_email(
-                        doc["_id"], self.owner, {"status": "sent", "sent_at": utcnow()}
-                    )
-        except asyncio.CancelledError:
-            # Shutting down: hand back what was not sent yet rather than keep it leased.
-            await asyncio.shield(self.repo.release(list(unsent), self.owner, utcnow(), collection=EMAILS))
-            raise
-        finally:
-            with contextlib.suppress(Exception):
-                await smtp.quit()
+
+        async def sent(doc: Document) -> None:
+            await self.repo.finish_email(doc["_id"], self.owner, {"status": "sent", "sent_at": utcnow()})
+
+        async def hand_back(ids: list[Any]) -> None:
+            await self.repo.release(ids, self.owner, utcnow(), collection=EMAILS)
+
+        await send_over_one_connection(s, composed, sent=sent, failed=self._failed, hand_back=hand_back)
 
     async def _failed(self, doc: Document, exc: BaseException) -> None:
         s = self.settings

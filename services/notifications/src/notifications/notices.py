@@ -139,6 +139,31 @@ class NoticeService:
         doc["links"] = links
         await self.repo.insert_email(doc, session)
 
+    async def mail_person(
+        self,
+        email: str,
+        kind: str,
+        context: dict[str, Any],
+        *,
+        category: str,
+        event_id: str,
+        session: Session,
+        attachments: list[dict[str, Any]] | None = None,
+        link: tuple[str, UUID] | None = None,
+    ) -> None:
+        """Queue mail to a person who is not a user (a meeting's attendee): no preferences, no feed.
+
+        `attachments` are `{filename, content_type, content}` (bytes), sent with the mail. With `link`
+        (purpose, id), the template's LINK_TOKEN_PLACEHOLDER becomes the link's token when the mailer
+        sends it (derived then, never stored), as for e-mail verification."""
+        rendered = self.templates.render(kind, context)
+        doc = _email_doc(email, None, category, rendered, event_id=event_id, now=utcnow())
+        if attachments:
+            doc["attachments"] = attachments
+        if link is not None:
+            doc["link"] = {"purpose": link[0], "id": link[1]}
+        await self.repo.insert_email(doc, session)
+
     # ---- the feed and preferences ------------------------------------------------------------------
     async def feed(
         self, *, principal: Principal, unread_only: bool, after: UUID | None, limit: int

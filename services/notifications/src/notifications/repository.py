@@ -19,6 +19,10 @@ ATTEMPTS = "attempts"
 NOTICES = "notices"
 EMAILS = "emails"
 PREFERENCES = "preferences"
+# mail to decision-makers: one queued item per (letter or petition delivery, target), and what was sent
+OUTGOING = "outgoing_mail"
+SENT_MESSAGES = "sent_messages"
+ERASED_SUPPORTERS = "erased_supporters"
 # projections of other services' data
 USERS = "users"
 ORGANIZATIONS = "organizations"
@@ -57,6 +61,32 @@ INDEXES = (
         ),
     ),
     Indexes(EMAILS, (IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)], name="due"),)),
+    Indexes(
+        OUTGOING,
+        (
+            IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)], name="due"),
+            # Exactly one queued mail per letter (or petition delivery) and target, whatever redelivers it.
+            IndexModel(
+                [("kind", ASCENDING), ("item_id", ASCENDING), ("target.target_id", ASCENDING)],
+                unique=True,
+                name="one_per_target",
+            ),
+            IndexModel([("digest_key", ASCENDING), ("status", ASCENDING)], name="open_digest", sparse=True),
+            IndexModel([("supporter_id", ASCENDING)], name="by_supporter", sparse=True),
+        ),
+    ),
+    Indexes(
+        SENT_MESSAGES,
+        (
+            IndexModel(
+                [("organization_id", ASCENDING), ("campaign_id", ASCENDING), ("_id", DESCENDING)],
+                name="by_org_campaign",
+            ),
+            IndexModel([("campaign_id", ASCENDING)], name="by_campaign"),
+            IndexModel([("supporter_ids", ASCENDING)], name="by_supporter"),
+            IndexModel([("expires_at", ASCENDING)], name="retention_ttl", expireAfterSeconds=0),
+        ),
+    ),
     Indexes(USERS, (IndexModel([("email", ASCENDING)], name="by_email"),)),
     Indexes(
         ORG_MEMBERS,
@@ -484,4 +514,103 @@ class Repository:
     async def remove_adopter(self, campaign_id: UUID, org_id: UUID, session: Session) -> None:
         await self.db[CAMPAIGNS].update_one(
             {"_id": campaign_id}, {"$pull": {"adopters": org_id}}, session=session
+        )
+
+    # ---- mail to decision-makers ---------------------------------------------------------------------
+    async def queue_outgoing(self, docs: list[Document], session: Session) -> int:
+        """Queue mail items; an item already queued (the same letter and target) is left as it is."""
+        queued = 0
+        for doc in docs:
+            key = {
+                "kind": doc["kind"],
+                "item_id": doc["item_id"],
+                "target.target_id": doc["target"]["target_id"],
+            }
+            result = await self.db[OUTGOING].update_one(
+                key, {"$setOnInsert": doc}, upsert=True, session=session
+            )
+            queued += 1 if result.upserted_id is not None else 0
+        if queued:
+            note_queued(OUTGOING)
+        return queued
+
+    async def open_digest_due(self, digest_key: str, session: Session) -> datetime | None:
+        """When the open digest of `digest_key` (queued, not being sent) goes out, if there is one."""
+        doc = await self.db[OUTGOING].find_one(
+            {"digest_key": digest_key, "status": "pending", "lease_owner": None, "attempts": 0},
+            {"next_attempt_at": 1},
+            sort=[("next_attempt_at", ASCENDING)],
+            session=session,
+        )
+        return None if doc is None else doc["next_attempt_at"]
+
+    async def finish_outgoing(
+        self, ids: list[Any], owner: str, changes: dict[str, Any], session: Session, *, inc: bool = True
+    ) -> int:
+        """Record an attempt's outcome on the items `owner` holds."""
+        update: dict[str, Any] = {"$set": {**changes, "lease_until": None, "lease_owner": None}}
+        if inc:
+            update["$inc"] = {"attempts": 1}
+        result = await self.db[OUTGOING].update_many(
+            {"_id": {"$in": ids}, "lease_owner": owner}, update, session=session
+        )
+        return result.modified_count
+
+    async def fail_queued_of_supporter(
+        self, supporter_id: UUID, now: datetime, session: Session
+    ) -> list[Document]:
+        """Mark the supporter's queued letters failed (erased) and forget their text; the ones marked."""
+        query = {"supporter_id": supporter_id, "status": "pending"}
+        docs = (
+            await self.db[OUTGOING]
+            .find(query, {"item_id": 1, "campaign_id": 1, "target": 1, "kind": 1}, session=session)
+            .to_list()
+        )
+        if docs:
+            await self.db[OUTGOING].update_many(
+                {"_id": {"$in": [d["_id"] for d in docs]}},
+                {
+                    "$set": {
+                        "status": "failed",
+                        "last_error": "supporter_erased",
+                        "finished_at": now,
+                        "from_name": "",
+                        "reply_to": None,
+                        "body": "",
+                        "lease_until": None,
+                        "lease_owner": None,
+                    }
+                },
+                session=session,
+            )
+        return docs
+
+    async def insert_sent(self, doc: Document, session: Session) -> None:
+        await self.db[SENT_MESSAGES].insert_one(doc, session=session)
+
+    async def sent_messages(
+        self, *, campaign_id: UUID, org_ids: list[UUID], after: UUID | None, limit: int
+    ) -> list[Document]:
+        query: dict[str, Any] = {"campaign_id": campaign_id, "organization_id": {"$in": org_ids}}
+        if after is not None:
+            query["_id"] = {"$lt": after}
+        return await self.db[SENT_MESSAGES].find(query).sort("_id", DESCENDING).limit(limit).to_list()
+
+    async def expire_sent_of_campaign(
+        self, campaign_id: UUID, expires_at: datetime, session: Session
+    ) -> None:
+        await self.db[SENT_MESSAGES].update_many(
+            {"campaign_id": campaign_id}, {"$set": {"expires_at": expires_at}}, session=session
+        )
+
+    async def redact_sent_of_supporter(self, supporter_id: UUID, session: Session) -> None:
+        """An erased supporter's letters kept as sent lose their name, address and text (not the record)."""
+        await self.db[SENT_MESSAGES].update_many(
+            {"supporter_ids": supporter_id},
+            {
+                "$set": {"body": "[erased at the supporter's request]", "redacted": True},
+                "$unset": {"headers.From": "", "headers.Reply-To": ""},
+                "$pull": {"supporter_ids": supporter_id},
+            },
+            session=session,
         )

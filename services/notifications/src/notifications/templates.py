@@ -10,7 +10,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from notifications.domain.notices import one_line
 
 # Free texts that may span lines in the body; never used in a subject.
-MULTILINE_FIELDS = frozenset({"reason"})
+MULTILINE_FIELDS = frozenset({"reason", "agenda"})
 
 
 @dataclass(frozen=True)

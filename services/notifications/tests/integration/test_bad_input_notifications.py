@@ -58,6 +58,10 @@ BAD_QUERIES = [
     ("/v1/webhooks/{endpoint_id}/stats", {"days": "0"}),
     ("/v1/me/notices", {"limit": "101"}),
     ("/v1/me/notices", {"unread": "maybe"}),
+    ("/v1/sent-messages", {}),
+    ("/v1/sent-messages", {"campaign_id": "not-a-uuid"}),
+    ("/v1/sent-messages", {"campaign_id": "{org_id}", "limit": "0"}),
+    ("/v1/sent-messages", {"campaign_id": "{org_id}", "cursor": "%%%"}),
 ]
 
 
@@ -135,7 +139,8 @@ async def test_bad_input_gets_problem_json_4xx(world: NotificationsWorld) -> Non
             None, method, _fill(path, values), _fill_body(body, values), headers=org.headers
         )
     for path, params in BAD_QUERIES:
-        await probe.expect(None, "GET", _fill(path, values), params=params, headers=org.headers)
+        filled = {k: _fill(v, values) for k, v in params.items()}
+        await probe.expect(None, "GET", _fill(path, values), params=filled, headers=org.headers)
     # Unknown ids: 404.
     await probe.expect(404, "GET", f"/v1/webhooks/{uuid.uuid4()}", headers=org.headers)
     await probe.expect(

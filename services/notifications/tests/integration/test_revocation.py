@@ -268,6 +268,11 @@ OPEN: dict[Key, str] = {
     ("POST", "/v1/me/notices/read"): PERSONAL,
     ("GET", "/v1/me/preferences"): PERSONAL,
     ("PATCH", "/v1/me/preferences"): PERSONAL,
+    (
+        "GET",
+        "/v1/sent-messages",
+    ): "an organizer (the demoted role) still manages campaigns and reads their sent "
+    "mail; a member who lost the manager role is refused: test_decision_makers.py",
 }
 DEMOTED_TO = "organizer"  # just below admin, which every swept route needs
 # Routes found not refused after the revocation (real gaps): key -> what happens. Empty: none found.

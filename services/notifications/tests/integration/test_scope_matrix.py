@@ -22,6 +22,7 @@ USERS_ONLY = {
     "GET /v1/me/preferences",
     "PATCH /v1/me/preferences",
     f"POST {WEBHOOK}/confirm",  # an endpoint under review is confirmed by an owner or admin in person
+    "GET /v1/sent-messages",  # mail kept as sent to decision-makers: the organization's managers in person
 }
 RESOURCE_IDS = frozenset({"endpoint_id", "message_id"})
 
@@ -87,6 +88,8 @@ async def test_a_client_with_every_scope_is_refused_where_only_people_act(
     if endpoint not in routes_of(app):
         pytest.skip(f"{endpoint} is not routed here")
     path = route.format(endpoint_id=world.endpoint_id, notice_id=NOBODY)
+    if route == "/v1/sent-messages":
+        path += f"?campaign_id={NOBODY}"
     body = {"categories": {}} if method == "PATCH" else None
 
     response = await world.nw.http.request(

@@ -10,7 +10,7 @@ public: it never carries personal data.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import ClassVar, Literal
 from uuid import UUID
 
@@ -23,7 +23,9 @@ CampaignKind = Literal["petition", "letter", "event", "story_collection", "share
 CampaignStatus = Literal["draft", "active", "paused", "closed", "archived"]
 ActionKind = Literal["signature", "letter", "rsvp", "checkin", "story", "share"]
 GoalMetric = Literal["actions", "unique_supporters", "attendance"]
-ConsentPurpose = Literal["contact_by_organization", "share_with_coalition", "publish_story"]
+ConsentPurpose = Literal[
+    "contact_by_organization", "share_with_coalition", "publish_story", "reply_to", "petition_delivery"
+]
 Milestone = Literal[25, 50, 75, 100]
 
 
@@ -183,6 +185,98 @@ class SupporterErased(_ActionEvent):
     requested_by: Literal["supporter", "organization"]
 
 
+# ---- advocacy that reaches decision-makers (issue 12): work orders for the notifications service --------
+# Private (names, e-mail addresses, letters): internal topics only, never forwarded to webhooks.
+
+
+class DecisionMaker(BaseModel):
+    """A target as it was addressed: the directory entry's id and version, name and e-mail address."""
+
+    model_config = ConfigDict(frozen=True)
+
+    target_id: UUID
+    target_version: int
+    name: str
+    email: str
+
+
+class MailAttachment(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    filename: str
+    content_type: str
+    content_base64: str
+
+
+class LetterDispatchRequested(_ActionEvent):
+    """A confirmed letter action: notifications mails it to each target (one mail per letter and target,
+    or in the target's daily digest). `reply_to` only with the supporter's consent purpose `reply_to`."""
+
+    event_type: ClassVar[str] = "campaigns.letter.dispatch_requested"
+    letter_id: UUID
+    organization_id: UUID  # whose link the letter came through
+    supporter_id: UUID
+    delivery: Literal["per_letter", "digest"]
+    from_name: str  # the supporter's name as they gave it
+    reply_to: str | None = None
+    subject: str
+    body: str  # the rendered letter, as the supporter wrote or accepted it
+    language: str = "en"
+    targets: list[DecisionMaker]
+
+
+class PetitionDeliveryRequested(_CampaignEvent):
+    """A manager delivers a petition by e-mail to one target, with its PDF and CSV attached."""
+
+    event_type: ClassVar[str] = "campaigns.petition.delivery_requested"
+    delivery_id: UUID
+    organization_id: UUID | None = None  # the delivering organization, when not the owner
+    target: DecisionMaker
+    subject: str
+    body: str
+    attachments: list[MailAttachment]
+
+
+class MeetingAttendee(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    email: str
+    language: str = "en"
+    # The attendee's report-back link: report_url_base + derive_link_token(secret, "meeting-report",
+    # attendee_id) (common.links); absent when campaigns has no link signing secret.
+    attendee_id: UUID | None = None
+
+
+class MeetingTarget(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    target_id: UUID | None = None
+    name: str
+    title: str | None = None
+    office: str | None = None
+    target_version: int | None = None
+
+
+class MeetingScheduled(_CampaignEvent):
+    """An advocacy-day meeting with targets; every attendee is e-mailed the schedule (private event)."""
+
+    event_type: ClassVar[str] = "campaigns.meeting.scheduled"
+    meeting_id: UUID
+    event_id: UUID | None = None  # the advocacy day (an event of kind advocacy_day), when known
+    organization_id: UUID | None = None  # the organization that scheduled it
+    title: str
+    starts_at: datetime
+    ends_at: datetime | None = None
+    place: str | None = None
+    link: str | None = None
+    targets: list[MeetingTarget]
+    attendees: list[MeetingAttendee]
+    time_zone: str | None = None  # IANA name: show starts_at in it
+    agenda: str | None = None
+    report_url_base: str | None = None  # the attendees' report-back links start with it
+
+
 CAMPAIGN_EVENTS: tuple[type[EventPayload], ...] = (
     CampaignCreated,
     CampaignUpdated,
@@ -195,12 +289,15 @@ CAMPAIGN_EVENTS: tuple[type[EventPayload], ...] = (
     AdoptionWithdrawn,
     MilestoneReached,
     StoryPublished,
+    PetitionDeliveryRequested,
+    MeetingScheduled,
 )
 ACTION_EVENTS: tuple[type[EventPayload], ...] = (
     ActionRecorded,
     ActionPending,
     ConsentWithdrawn,
     SupporterErased,
+    LetterDispatchRequested,
 )
 
 
@@ -249,3 +346,176 @@ class FederatedMilestone(_FederationEvent):
 
 
 FEDERATION_EVENTS: tuple[type[EventPayload], ...] = (FederatedCampaign, FederatedProgress, FederatedMilestone)
+
+
+# ---- advocacy days, outcome goals and disclosures (issue 12, C1b) ---------------------------------------
+
+MeetingOutcome = Literal["supportive", "undecided", "opposed", "no_show", "follow_up_needed"]
+OutcomeVerdict = Literal["achieved", "partly_achieved", "missed"]
+Direction = Literal["increase", "decrease"]
+
+
+class MeetingReported(_CampaignEvent):
+    """The report-back of a meeting (no personal data: outcome and decision-makers only)."""
+
+    event_type: ClassVar[str] = "campaigns.meeting.reported"
+    meeting_id: UUID
+    organization_id: UUID
+    outcome: MeetingOutcome
+    follow_up_needed: bool
+    reported_by: Literal["attendee", "manager"]
+    starts_at: datetime
+    targets: list[MeetingTarget]
+
+
+class _OutcomeEvent(EventPayload):
+    """An outcome goal belongs to a campaign or to a coalition (key: the campaign's or coalition's id)."""
+
+    topic: ClassVar[str] = topics.CAMPAIGNS_CAMPAIGNS
+    goal_id: UUID
+    campaign_id: UUID | None = None
+    coalition_id: UUID | None = None
+    owner_organization_id: UUID | None = None
+    indicator: str
+    unit: str
+
+
+class OutcomeMeasured(_OutcomeEvent):
+    event_type: ClassVar[str] = "campaigns.outcome.measured"
+    measurement_id: UUID
+    measured_on: date
+    value: float
+    baseline: float
+    target: float
+    direction: Direction
+    percent: float  # progress of the goal's current (latest) measurement, 0..100
+
+
+class OutcomeMilestoneReached(_OutcomeEvent):
+    event_type: ClassVar[str] = "campaigns.outcome.milestone_reached"
+    milestone: Milestone
+    value: float
+    baseline: float
+    target: float
+    percent: float
+
+
+class OutcomeJudged(_OutcomeEvent):
+    event_type: ClassVar[str] = "campaigns.outcome.judged"
+    verdict: OutcomeVerdict
+    statement: str
+
+
+CAMPAIGN_EVENTS = (
+    *CAMPAIGN_EVENTS,
+    MeetingReported,
+    OutcomeMeasured,
+    OutcomeMilestoneReached,
+    OutcomeJudged,
+)
+
+
+class FederatedMeetingReported(_FederationEvent):
+    event_type: ClassVar[str] = "federation.meeting.reported"
+    meeting_id: UUID
+    organization_id: UUID
+    outcome: MeetingOutcome
+    follow_up_needed: bool
+    starts_at: datetime
+    targets: list[MeetingTarget]
+
+
+class DisclosedFunder(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    kind: str
+    amount_band: str
+    year: int
+    purpose: str | None = None
+
+
+class OrganizationDisclosure(BaseModel):
+    """What an organization taking part in a campaign declared: its funders and its conflicts of interest
+    relevant to the campaign (organizations' public statements, never supporters' data)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    organization_id: UUID
+    role: Literal["owner", "adopter"]
+    declared_at: datetime | None = None  # none: no funding declaration yet
+    current: bool = False  # declared less than a year ago
+    funders: list[DisclosedFunder] = []
+    conflicts_of_interest: str | None = None
+
+
+class FederatedDisclosures(_FederationEvent):
+    """The disclosures of the organizations taking part in a public campaign, after any of them changed."""
+
+    event_type: ClassVar[str] = "federation.campaign.disclosures_changed"
+    organizations: list[OrganizationDisclosure]
+
+
+FEDERATION_EVENTS = (*FEDERATION_EVENTS, FederatedMeetingReported, FederatedDisclosures)
+
+
+# ---- decision-makers and what is delivered to them (issue 12, C1a) ---------------------------------------
+TargetLevel = Literal["local", "regional", "national", "supranational"]
+
+
+class TargetChanged(EventPayload):
+    """A decision-maker of an organization's or a coalition's directory was created, edited, imported or
+    retired; `version` is the new version (letters name the version they were addressed to). Key: the
+    target id. Public officials' roles only: the e-mail address and the postal codes stay in the service."""
+
+    topic: ClassVar[str] = topics.CAMPAIGNS_CAMPAIGNS
+    event_type: ClassVar[str] = "campaigns.target.changed"
+    target_id: UUID
+    version: int
+    change: Literal["created", "updated", "retired"]
+    organization_id: UUID | None = None
+    coalition_id: UUID | None = None
+    name: str
+    title: str | None = None
+    office: str | None = None
+    level: TargetLevel
+    jurisdiction: str | None = None
+    district: str | None = None
+    country: str
+    retired: bool = False
+
+
+class DeliveredTarget(BaseModel):
+    """Whom a petition was delivered to: the directory entry (if any), name and office; no e-mail."""
+
+    model_config = ConfigDict(frozen=True)
+
+    target_id: UUID | None = None
+    target_version: int | None = None
+    name: str
+    office: str | None = None
+
+
+class PetitionDelivered(_CampaignEvent):
+    """A petition reached its decision-maker: downloaded by a manager to hand over, or e-mailed (then
+    when the notifications service reported it sent). Totals only, no supporter's data."""
+
+    event_type: ClassVar[str] = "campaigns.petition.delivered"
+    delivery_id: UUID
+    target: DeliveredTarget
+    method: Literal["download", "email"]
+    total_signatures: int
+    delivered_at: datetime
+
+
+class FederatedPetitionDelivered(_FederationEvent):
+    event_type: ClassVar[str] = "federation.petition.delivered"
+    delivery_id: UUID
+    target: DeliveredTarget
+    method: Literal["download", "email"]
+    total_signatures: int
+    delivered_at: datetime
+
+
+CAMPAIGN_EVENTS = (*CAMPAIGN_EVENTS, TargetChanged, PetitionDelivered)
+FEDERATION_EVENTS = (*FEDERATION_EVENTS, FederatedPetitionDelivered)

@@ -31,6 +31,8 @@ class CoalitionCreated(_CoalitionEvent):
     focus_areas: list[str]
     countries: list[str]
     lead_organization_id: UUID
+    # Members must have declared their funding less than a year ago before adopting its campaigns.
+    require_current_disclosure: bool = False
 
 
 class CoalitionUpdated(_CoalitionEvent):
@@ -40,6 +42,7 @@ class CoalitionUpdated(_CoalitionEvent):
     focus_areas: list[str]
     countries: list[str]
     changed_fields: list[str]
+    require_current_disclosure: bool = False
 
 
 class CoalitionArchived(_CoalitionEvent):

@@ -6,6 +6,8 @@ from datetime import datetime
 from typing import ClassVar, Literal
 from uuid import UUID
 
+from pydantic import BaseModel, ConfigDict
+
 from common.contracts import topics
 from common.events import EventPayload
 
@@ -121,6 +123,33 @@ class UserRegistered(EventPayload):
     display_name: str
 
 
+FunderKind = Literal["pharmaceutical", "medical_device", "government", "foundation", "individuals", "other"]
+AmountBand = Literal[
+    "under_10k", "10k_50k", "50k_100k", "100k_250k", "250k_500k", "500k_1m", "over_1m", "undisclosed"
+]
+
+
+class Funder(BaseModel):
+    """One funder of an organization's declaration: amounts are bands in euros (a fixed set), per year."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    kind: FunderKind
+    amount_band: AmountBand
+    year: int
+    purpose: str | None = None
+
+
+class OrganizationDisclosuresUpdated(_OrganizationEvent):
+    """The organization's funding declaration, whole, as it is after the change (public information)."""
+
+    event_type: ClassVar[str] = "identity.organization.disclosures_updated"
+    funders: list[Funder]
+    declared_at: datetime  # when the organization declared it (what "current" is measured from)
+    updated_by: UUID
+
+
 ORGANIZATION_EVENTS: tuple[type[EventPayload], ...] = (
     OrganizationRegistered,
     OrganizationUpdated,
@@ -133,6 +162,7 @@ ORGANIZATION_EVENTS: tuple[type[EventPayload], ...] = (
     InvitationAccepted,
     ApiClientCreated,
     ApiClientRevoked,
+    OrganizationDisclosuresUpdated,
 )
 
 

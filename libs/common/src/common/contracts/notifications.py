@@ -59,3 +59,49 @@ DELIVERY_EVENTS: tuple[type[EventPayload], ...] = (
     DeliveryExhausted,
     EndpointDisabled,
 )
+
+# ---- mail to decision-makers (letters, petition deliveries); keyed by the campaign id -------------------
+# No personal data: which letter or delivery, to which target, when, and why it failed.
+
+
+class _DecisionMakerMail(EventPayload):
+    topic: ClassVar[str] = topics.NOTIFICATIONS_DELIVERIES
+    campaign_id: UUID
+    target_id: UUID
+
+
+class LetterSent(_DecisionMakerMail):
+    """The letter's mail to one target was accepted by the SMTP server (per letter, or in a digest)."""
+
+    event_type: ClassVar[str] = "notifications.letter.sent"
+    letter_id: UUID
+    sent_at: datetime
+
+
+class LetterFailed(_DecisionMakerMail):
+    """An attempt failed; `final` when no further attempt follows (the letter stays unsent to the target).
+
+    `reason`: `supporter_erased` (the supporter was erased before it was sent; final), `smtp_refused`
+    (the server refused the message or recipient), `smtp_unavailable` (no connection), `invalid_address`.
+    """
+
+    event_type: ClassVar[str] = "notifications.letter.failed"
+    letter_id: UUID
+    reason: str
+    final: bool
+
+
+class PetitionSent(_DecisionMakerMail):
+    event_type: ClassVar[str] = "notifications.petition.sent"
+    delivery_id: UUID
+    sent_at: datetime
+
+
+class PetitionFailed(_DecisionMakerMail):
+    event_type: ClassVar[str] = "notifications.petition.failed"
+    delivery_id: UUID
+    reason: str
+    final: bool
+
+
+MAIL_EVENTS: tuple[type[EventPayload], ...] = (LetterSent, LetterFailed, PetitionSent, PetitionFailed)

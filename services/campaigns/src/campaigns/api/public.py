@@ -7,6 +7,7 @@ action kind; a repeat returns the existing action with 200 and `already_recorded
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -41,6 +42,7 @@ from campaigns.domain.campaigns import ActionKind, CampaignStatus
 from campaigns.domain.supporters import ConsentPurpose
 from campaigns.repository import ActionRecord
 from campaigns.service import ActionInput, Confirmed, PublicPage, Recorded, SupporterInput
+from common.contracts.campaigns import OrganizationDisclosure
 from common.paging import decode_cursor, next_cursor
 
 router = APIRouter(prefix="/v1/public", tags=["public"], dependencies=[Depends(limit_public)])
@@ -85,8 +87,11 @@ Lang = Annotated[
 ]
 
 
-def public_campaign_of(page: PublicPage, challenge_required: bool) -> PublicCampaign:
-    """The public view of a link's page (also what the hosted pages render)."""
+def public_campaign_of(
+    page: PublicPage, challenge_required: bool, disclosures: Sequence[OrganizationDisclosure] = ()
+) -> PublicCampaign:
+    """The public view of a link's page (also what the hosted pages render), with the funding
+    disclosures of the owner and of the organization whose link it is."""
     link, campaign, stats, texts = page.link, page.campaign, page.stats, page.texts
     org = page.organization
     return PublicCampaign(
@@ -116,6 +121,7 @@ def public_campaign_of(page: PublicPage, challenge_required: bool) -> PublicCamp
         counts=stats["counts"],
         unique_supporters=stats["unique_supporters"],
         consent_texts=consent_list(texts.consent_texts),
+        disclosures=list(disclosures),
     )
 
 
@@ -126,7 +132,8 @@ async def public_campaign(
     request: Request, ref: Ref, service: ServiceDep, lang: Lang = None
 ) -> PublicCampaign:
     page = await service.public_page(ref, lang)
-    return public_campaign_of(page, request.app.state.settings.public_challenge_required)
+    disclosures = await service.public_disclosures(page.campaign, page.link.org_id)
+    return public_campaign_of(page, request.app.state.settings.public_challenge_required, disclosures)
 
 
 async def _act(

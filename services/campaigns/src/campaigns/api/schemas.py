@@ -27,6 +27,7 @@ from campaigns.domain.details import (
     StoryCollectionDetails,
 )
 from campaigns.domain.supporters import ConsentPurpose, NameForm
+from common.contracts.campaigns import OrganizationDisclosure
 from common.text import MULTI_LINE, ONE_LINE
 
 # Names and titles are ONE_LINE, free texts MULTI_LINE (common.text: no control or format characters).
@@ -360,6 +361,10 @@ class PublicCampaign(BaseModel):
     unique_supporters: int
     consent_texts: list[ConsentTextRead] = Field(
         description="Show these (in `language`); send back the versions agreed to"
+    )
+    disclosures: list[OrganizationDisclosure] = Field(
+        default_factory=list,
+        description="Funding and conflicts of interest of the owner and of the organization whose link it is",
     )
 
 

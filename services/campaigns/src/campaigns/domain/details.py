@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import (
@@ -19,6 +20,7 @@ from pydantic import (
 )
 
 from campaigns.domain.campaigns import CampaignKind
+from campaigns.domain.targets import Level
 from common.errors import InvalidInput
 from common.text import MULTI_LINE, ONE_LINE
 
@@ -62,11 +64,41 @@ class LetterTarget(Strict):
 
 
 class LetterDetails(Strict):
-    targets: list[LetterTarget] = Field(min_length=1, max_length=50)
+    targets: list[LetterTarget] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Decision-makers named on the letter (shown; not mailed: mailing needs `target_ids`)",
+    )
     subject: Line
     body_template: Text = Field(description="The letter; supporters may personalise it when allowed")
     ask: Ask = Field(description="The clear ask, in one sentence")
     allow_personalisation: bool = True
+    targeting: Literal["fixed", "by_location"] = Field(
+        "fixed",
+        description=(
+            "`fixed`: the letter goes to `target_ids` (and names `targets`); `by_location`: the supporter's "
+            "country and postal code choose the targets of the directories at the time of action"
+        ),
+    )
+    target_ids: list[UUID] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Decision-makers of the owner's (or the coalition's) directory the letter is e-mailed to",
+    )
+    target_levels: list[Level] | None = Field(
+        None, max_length=4, description="`by_location`: only targets of these levels (default: every level)"
+    )
+    delivery: Literal["per_letter", "digest"] = Field(
+        "per_letter", description="One e-mail per letter and target, or one daily digest per target"
+    )
+
+    @model_validator(mode="after")
+    def _addressed(self) -> LetterDetails:
+        if self.targeting == "fixed" and not (self.targets or self.target_ids):
+            raise ValueError("a letter with fixed targets names at least one (targets or target_ids)")
+        if len(set(self.target_ids)) != len(self.target_ids):
+            raise ValueError("a target is named twice in target_ids")
+        return self
 
 
 class EventType(StrEnum):

@@ -23,6 +23,8 @@ class ConsentPurpose(StrEnum):
     CONTACT_BY_ORGANIZATION = "contact_by_organization"
     SHARE_WITH_COALITION = "share_with_coalition"
     PUBLISH_STORY = "publish_story"
+    REPLY_TO = "reply_to"  # letters: the decision-maker may answer the supporter directly
+    PETITION_DELIVERY = "petition_delivery"  # petitions: name and place appear in the delivery
 
 
 DEFAULT_CONSENT_TEXTS: dict[ConsentPurpose, str] = {
@@ -37,6 +39,14 @@ DEFAULT_CONSENT_TEXTS: dict[ConsentPurpose, str] = {
     ConsentPurpose.PUBLISH_STORY: (
         "I agree that my story may be published on this campaign's page, with my name shown as I chose "
         "and without my contact details."
+    ),
+    ConsentPurpose.REPLY_TO: (
+        "I agree that my letter is sent with my e-mail address as its reply address, so that the "
+        "decision-makers it is addressed to may answer me directly."
+    ),
+    ConsentPurpose.PETITION_DELIVERY: (
+        "I agree that my name and my town or postal code appear on the list of signatories handed to "
+        "the decision-maker this petition is addressed to. My e-mail address is never included."
     ),
 }
 

@@ -13,6 +13,8 @@ from faststream import AckPolicy
 from faststream.kafka.annotations import KafkaMessage
 
 from campaigns.aggregator import Aggregator
+from campaigns.messaging.deliveries import register_delivery_reports
+from campaigns.messaging.disclosures import register_organization_consumer
 from campaigns.service import CampaignService
 from common.access import AccessProjection, subscribe_access
 from common.contracts import campaigns as campaign_events
@@ -37,11 +39,20 @@ def register_consumers(
     batch_size: int = 500,
 ) -> Callable[[Runtime], None]:
     async def created(payload: coalition_events.CoalitionCreated, _: CloudEvent, session: Session) -> None:
-        fields = {"name": payload.name, "visibility": payload.visibility, "status": "active"}
+        fields = {
+            "name": payload.name,
+            "visibility": payload.visibility,
+            "status": "active",
+            "require_current_disclosure": payload.require_current_disclosure,
+        }
         await service().coalition_seen(coalition_id=payload.coalition_id, fields=fields, session=session)
 
     async def updated(payload: coalition_events.CoalitionUpdated, _: CloudEvent, session: Session) -> None:
-        fields = {"name": payload.name, "visibility": payload.visibility}
+        fields = {
+            "name": payload.name,
+            "visibility": payload.visibility,
+            "require_current_disclosure": payload.require_current_disclosure,
+        }
         await service().coalition_seen(coalition_id=payload.coalition_id, fields=fields, session=session)
 
     async def archived(payload: coalition_events.CoalitionArchived, _: CloudEvent, session: Session) -> None:
@@ -82,6 +93,8 @@ def register_consumers(
             description="Keeps the projection of coalitions and their members' roles, states and sharing agreements.",
         )
         subscribe_access(runtime, AccessProjection(runtime.db), max_attempts=max_attempts)
+        register_delivery_reports(runtime, service, max_attempts)
+        register_organization_consumer(runtime, service, max_attempts)
         if aggregator is not None:
             register_aggregator(runtime, aggregator, batch_size)
 

@@ -40,7 +40,9 @@ async def campaign_view(service: CampaignService, ref: str, language: str, setti
     """The public campaign as the JSON API gives it (in `language` where the API translates), with the
     organization's allowed embedding origins (not part of the public answer) under `embed_origins`."""
     page = await service.public_page(ref, language)
-    answer = public.public_campaign_of(page, bool(getattr(settings, "public_challenge_required", False)))
+    disclosures = await service.public_disclosures(page.campaign, page.link.org_id)
+    challenge = bool(getattr(settings, "public_challenge_required", False))
+    answer = public.public_campaign_of(page, challenge, disclosures)
     view: dict[str, Any] = json.loads(answer.model_dump_json())
     view["embed_origins"] = list(page.embed_origins)
     return view

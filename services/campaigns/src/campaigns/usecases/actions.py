@@ -50,6 +50,9 @@ class ActionInput:
     details: dict[str, Any] = field(default_factory=dict)
     story: dict[str, Any] | None = None  # title, body, name_form for stories
     language: str | None = None  # the page's language: whose consent texts were shown, the mails' language
+    # Letters: the decision-makers chosen at the time of action (campaigns.usecases.letters); not part of
+    # the request's fingerprint, since a directory edit between two retries changes nothing asked.
+    targets: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from campaigns.domain.campaigns import (
 )
 from campaigns.usecases.access import Standing
 from campaigns.usecases.base import MEMBER_ROLES, WRITE_SCOPE
+from campaigns.usecases.disclosures import require_current_disclosure
 from campaigns.usecases.lifecycle import Lifecycle
 from common.auth import Principal
 from common.contracts import campaigns as ev
@@ -55,6 +56,9 @@ class Adoption(Lifecycle):
                 f"a {campaign.status.value} campaign cannot be adopted",
                 campaign_status=campaign.status.value,
             )
+        existing = await self.repo.link_of(campaign.id, organization_id)
+        if existing is None or existing["state"] != "active":
+            await require_current_disclosure(self.repo, campaign.coalition_id, organization_id)
         now = utcnow()
 
         async def work(session: Session) -> tuple[Document, bool]:

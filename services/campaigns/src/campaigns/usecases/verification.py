@@ -28,6 +28,7 @@ from campaigns.domain.campaigns import ActionKind, Campaign
 from campaigns.domain.languages import localize
 from campaigns.domain.supporters import ConsentPurpose
 from campaigns.repository import ActionRecord, Link
+from campaigns.targets_repository import Target
 from campaigns.usecases.actions import ATTEMPTS, ActionInput, Actions, Recorded, SupporterInput
 from common.contracts import campaigns as ev
 from common.errors import Conflict, Gone, NotFound
@@ -103,6 +104,9 @@ class Verification(Actions):
             "details": action.details,
             "story": action.story,
             "language": action.language,
+            # A letter's decision-makers as chosen now (by location: from the supporter's place), sent to
+            # once confirmed, at the versions the supporter was shown.
+            "targets": [t.document() for t in action.targets],
             "confirm_digest": token_digest(confirm_token),
             "page_digest": token_digest(pages_token),
             "created_at": now,
@@ -159,6 +163,7 @@ class Verification(Actions):
             details=held.get("details") or {},
             story=held.get("story"),
             language=held.get("language"),
+            targets=tuple(Target.of(t) for t in held.get("targets") or []),
         )
         now = utcnow()
 

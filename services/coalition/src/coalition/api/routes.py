@@ -91,6 +91,7 @@ async def create_coalition(
         countries=body.countries,
         visibility=body.visibility,
         website=str(body.website) if body.website else None,
+        require_current_disclosure=body.require_current_disclosure,
     )
     return _read(await service.create_coalition(principal=principal, new=new))
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from coalition.domain.coalitions import CoalitionStatus, Visibility
 from coalition.domain.memberships import CoalitionRole, MembershipState, SharingLevel
@@ -36,6 +36,11 @@ class CoalitionCreate(Strict):
     countries: list[Country] = Field(default_factory=list, max_length=250)
     visibility: Visibility = Visibility.PUBLIC
     website: AnyHttpUrl | None = None
+    require_current_disclosure: StrictBool = Field(
+        False,
+        description="Members must have declared their funding (identity) less than a year ago before "
+        "adopting the coalition's campaigns",
+    )
 
 
 class CoalitionUpdate(Strict):
@@ -45,6 +50,7 @@ class CoalitionUpdate(Strict):
     countries: list[Country] | None = Field(None, max_length=250)
     visibility: Visibility | None = None
     website: AnyHttpUrl | None = None
+    require_current_disclosure: StrictBool | None = None
 
     def changes(self) -> dict[str, Any]:
         values = self.model_dump(exclude_unset=True, mode="json")
@@ -60,6 +66,9 @@ class CoalitionRead(BaseModel):
     countries: list[str]
     visibility: Visibility
     website: str | None
+    require_current_disclosure: bool = Field(
+        description="Members need a funding declaration less than a year old to adopt its campaigns"
+    )
     status: CoalitionStatus
     created_by_org: UUID
     created_at: datetime

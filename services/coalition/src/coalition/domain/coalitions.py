@@ -21,7 +21,15 @@ class CoalitionStatus(StrEnum):
     ARCHIVED = "archived"
 
 
-EDITABLE_FIELDS = ("name", "mission", "focus_areas", "countries", "visibility", "website")
+EDITABLE_FIELDS = (
+    "name",
+    "mission",
+    "focus_areas",
+    "countries",
+    "visibility",
+    "website",
+    "require_current_disclosure",
+)
 
 
 class Coalition(BaseModel):
@@ -35,6 +43,9 @@ class Coalition(BaseModel):
     countries: list[str]
     visibility: Visibility
     website: str | None = None
+    # Members must have declared their funding less than a year ago to adopt its campaigns (campaigns
+    # enforces it at adoption, from this setting carried on the coalition's events).
+    require_current_disclosure: bool = False
     status: CoalitionStatus = CoalitionStatus.ACTIVE
     created_by_org: UUID
     created_at: datetime

@@ -16,6 +16,8 @@ from identity.api.schemas import (
     ClientCreated,
     ClientRead,
     Deactivation,
+    DisclosuresPut,
+    DisclosuresRead,
     InvitationAccept,
     InvitationCreate,
     InvitationCreated,
@@ -27,6 +29,7 @@ from identity.api.schemas import (
     OrganizationUpdate,
     RoleChange,
 )
+from identity.domain.disclosures import Funder
 from identity.domain.organizations import Organization, OrgKind
 from identity.service import NewOrganization
 
@@ -133,6 +136,42 @@ async def deactivate_organization(
 @router.post("/{org_id}/verify", response_model=OrganizationRead, summary="Mark verified (platform admins)")
 async def verify_organization(org_id: UUID, principal: CurrentPrincipal, service: ServiceDep) -> Organization:
     return await service.verify_organization(principal=principal, org_id=org_id)
+
+
+def _disclosures(doc: Document) -> DisclosuresRead:
+    return DisclosuresRead(
+        organization_id=doc["_id"],
+        funders=doc["funders"],
+        declared_at=doc["declared_at"],
+        declared_by=doc["declared_by"],
+        updated_at=doc["updated_at"],
+    )
+
+
+@router.put(
+    "/{org_id}/disclosures",
+    response_model=DisclosuresRead,
+    summary="Declare the organization's funders, replacing the current declaration (owners and admins)",
+)
+async def declare_funding(
+    org_id: UUID, body: DisclosuresPut, principal: CurrentPrincipal, service: ServiceDep
+) -> DisclosuresRead:
+    funders = [Funder.model_validate(f.model_dump()) for f in body.funders]
+    doc = await service.declare_funding(
+        principal=principal, org_id=org_id, funders=funders, declared_at=body.declared_at
+    )
+    return _disclosures(doc)
+
+
+@router.get(
+    "/{org_id}/disclosures",
+    response_model=DisclosuresRead,
+    summary="The current funding declaration (members; the public sees it on the organization's campaigns)",
+)
+async def funding_declaration(
+    org_id: UUID, principal: CurrentPrincipal, service: ServiceDep
+) -> DisclosuresRead:
+    return _disclosures(await service.funding_declaration(principal=principal, org_id=org_id))
 
 
 @router.get("/{org_id}/members", response_model=list[MemberRead], summary="Members and roles (members)")

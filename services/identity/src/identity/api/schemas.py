@@ -6,9 +6,19 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AfterValidator, AnyHttpUrl, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AnyHttpUrl,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StringConstraints,
+)
 
 from common.text import MULTI_LINE, ONE_LINE
+from identity.domain.disclosures import EARLIEST_YEAR, MAX_FUNDERS, AmountBand, FunderKind
 from identity.domain.memberships import OrgRole
 from identity.domain.oauth import OAuthErrorCode
 from identity.domain.organizations import (
@@ -250,3 +260,29 @@ class AuthorizationServerMetadata(BaseModel):
     grant_types_supported: list[str]
     token_endpoint_auth_methods_supported: list[str]
     revocation_endpoint_auth_methods_supported: list[str]
+
+
+Purpose = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500), ONE_LINE]
+
+
+class FunderIn(Strict):
+    name: Name
+    kind: FunderKind
+    amount_band: AmountBand = Field(description="Yearly amount in euros (or equivalent), as a band")
+    year: int = Field(ge=EARLIEST_YEAR, le=2100, description="The year the funding was for")
+    purpose: Purpose | None = None
+
+
+class DisclosuresPut(Strict):
+    funders: list[FunderIn] = Field(max_length=MAX_FUNDERS, description="Every funder; [] declares none")
+    declared_at: AwareDatetime | None = Field(
+        None, description="When the organization made this declaration (default: now); never in the future"
+    )
+
+
+class DisclosuresRead(BaseModel):
+    organization_id: UUID
+    funders: list[FunderIn]
+    declared_at: datetime | None = Field(description="Null until the organization declares")
+    declared_by: UUID | None
+    updated_at: datetime | None

@@ -30,12 +30,15 @@ from notifications.api.schemas import (
     Replay,
     Replayed,
     Rotation,
+    SentMessagePage,
+    SentMessageRead,
     UnreadCount,
 )
 from notifications.domain.notices import Category, Channel
 from notifications.domain.review import creator_kind
 from notifications.domain.webhooks import webhook_id
 from notifications.notices import NoticeService
+from notifications.sent import SentMessages
 from notifications.service import EndpointSpec, WebhookService, active_secrets
 
 router = APIRouter(prefix="/v1")
@@ -51,7 +54,13 @@ def get_notices(request: Request) -> NoticeService:
     return service
 
 
+def get_sent_messages(request: Request) -> SentMessages:
+    service: SentMessages = request.app.state.sent_messages
+    return service
+
+
 Webhooks = Annotated[WebhookService, Depends(get_webhooks)]
+Sent = Annotated[SentMessages, Depends(get_sent_messages)]
 Notices = Annotated[NoticeService, Depends(get_notices)]
 Limit = Annotated[int, Query(ge=1, le=100)]
 
@@ -352,4 +361,29 @@ async def set_preferences(
     }
     return Preferences.model_validate(
         {"categories": await notices.set_preferences(principal=principal, categories=chosen)}
+    )
+
+
+# ---- mail kept as sent to decision-makers ------------------------------------------------------------
+@router.get(
+    "/sent-messages",
+    response_model=SentMessagePage,
+    responses={404: {"description": "None of the caller's organizations takes part in the campaign"}},
+    tags=["sent messages"],
+    summary="Letters and petitions sent to decision-makers for a campaign, as sent (the organization's "
+    "managers: organizers, admins, owners)",
+)
+async def list_sent_messages(
+    campaign_id: UUID,
+    principal: CurrentPrincipal,
+    sent: Sent,
+    cursor: str | None = None,
+    limit: Limit = 50,
+) -> SentMessagePage:
+    docs = await sent.of_campaign(
+        principal=principal, campaign_id=campaign_id, after=decode_cursor(cursor), limit=limit
+    )
+    return SentMessagePage(
+        items=[SentMessageRead.model_validate({**d, "id": d["_id"]}) for d in docs],
+        next_cursor=next_cursor([d["_id"] for d in docs], limit),
     )

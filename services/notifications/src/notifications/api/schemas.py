@@ -196,3 +196,41 @@ class Preferences(BaseModel):
 
 class PreferencesUpdate(_Strict):
     categories: dict[Category, ChannelChoice] = Field(max_length=20)
+
+
+class SentTarget(BaseModel):
+    target_id: UUID
+    target_version: int
+    name: str
+    email: str
+
+
+class SentAttachment(BaseModel):
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+class SentMessageRead(BaseModel):
+    """A mail to a decision-maker as it was sent: its rendered headers, text and attachments' hashes."""
+
+    id: UUID
+    kind: Literal["letter", "digest", "petition"]
+    campaign_id: UUID
+    organization_id: UUID
+    target: SentTarget
+    item_ids: list[UUID] = Field(description="The letters (or the petition delivery) the mail carried")
+    headers: dict[str, str]
+    body: str
+    attachments: list[SentAttachment]
+    sent_at: datetime
+    expires_at: datetime | None = Field(
+        description="When it is deleted: the campaign's archival plus the retention; null while it runs"
+    )
+    redacted: bool = Field(False, description="A supporter it carried was erased: their text is gone")
+
+
+class SentMessagePage(BaseModel):
+    items: list[SentMessageRead]
+    next_cursor: str | None

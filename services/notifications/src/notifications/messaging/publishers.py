@@ -10,7 +10,7 @@ from common.contracts import notifications as ev
 from common.contracts import topics
 from common.events import envelope_schema
 
-DeliveryEvent = envelope_schema("NotificationsDeliveryEvent", ev.DELIVERY_EVENTS)
+DeliveryEvent = envelope_schema("NotificationsDeliveryEvent", (*ev.DELIVERY_EVENTS, *ev.MAIL_EVENTS))
 
 
 def declare_publishers(broker: KafkaBroker) -> dict[str, Any]:
@@ -20,8 +20,9 @@ def declare_publishers(broker: KafkaBroker) -> dict[str, Any]:
             title=topics.NOTIFICATIONS_DELIVERIES,
             schema=DeliveryEvent,
             description=(
-                "Webhook delivery outcomes (each attempt, exhaustion) and endpoints disabled; key: endpoint "
-                "id. Never carries the delivered data. CloudEvents 1.0 structured JSON."
+                "Webhook delivery outcomes (each attempt, exhaustion) and endpoints disabled (key: endpoint "
+                "id); letters and petitions sent to decision-makers or failed (key: campaign id). Never "
+                "carries the delivered data. CloudEvents 1.0 structured JSON."
             ),
         ),
     }
