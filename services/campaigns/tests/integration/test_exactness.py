@@ -56,7 +56,8 @@ async def test_concurrent_actions_repeats_and_retries_count_exactly_once(cw: Cam
 
     per_person: dict[int, list[dict[str, Any]]] = {}
     for (what, i), response in zip(calls, responses, strict=True):
-        per_person.setdefault(i, []).append({"what": what, "status": response.status_code, **response.json()})
+        # The HTTP status last: the body has its own `status` (recorded, already_recorded, pending_confirmation).
+        per_person.setdefault(i, []).append({"what": what, **response.json(), "status": response.status_code})
     for i, outcomes in per_person.items():
         new = [o for o in outcomes if o["status"] == 201 and not o["replayed"]]
         assert len(new) == 1, (i, outcomes)
