@@ -89,6 +89,13 @@ class Launched:
             time.sleep(0.2)
         raise AssertionError(f"{name} was not restarted within {within}s:\n{self.output()}")
 
+    def freeze(self, name: str) -> None:
+        """SIGSTOP a piece (e.g. mongodb, kafka): it holds its connections but answers nothing."""
+        os.kill(self.pids()[name], signal.SIGSTOP)
+
+    def thaw(self, name: str) -> None:
+        os.kill(self.pids()[name], signal.SIGCONT)
+
     def stop(self) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
