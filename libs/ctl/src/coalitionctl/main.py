@@ -18,11 +18,12 @@ import typer
 from aiokafka.errors import KafkaError
 from pymongo.errors import PyMongoError
 
-from coalitionctl import backlog, deadletters, export, health, identity_ops, projections, tail
+from coalitionctl import deadletters, export, health, tail
 from coalitionctl.config import CtlSettings
 from coalitionctl.kafka import pretty
-from coalitionctl.services import PROJECTIONS
-from common.errors import DomainError
+
+# The commands that build a service's app (lag, projection, keys, admin) import the services when they run,
+# so that `health`, `tail` and `dlq` start quickly.
 
 OK, PROBLEM, NOT_FOUND, REFUSED, UNREACHABLE = 0, 1, 3, 4, 5
 T = TypeVar("T")
@@ -259,6 +260,8 @@ def lag_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Outbox backlog (unpublished records, age of the oldest) and consumer lag per group, for every service."""
+    from coalitionctl import backlog
+
     outboxes = [o for o in _run(backlog.outbox_backlog(State.settings)) if service in (None, o.service)]
     lags = _run(backlog.consumer_lag(State.settings, service))
     if as_json:
@@ -289,6 +292,8 @@ def lag_command(
 @projection_app.command("list")
 def projection_list() -> None:
     """The projections that can be rebuilt."""
+    from coalitionctl.services import PROJECTIONS
+
     for (service, name), p in PROJECTIONS.items():
         typer.echo(
             f"{service:<14} {name:<14} group {p.group:<24} {', '.join(p.collections)}: {p.description}"
@@ -305,6 +310,8 @@ def projection_rebuild(
 ) -> None:
     """Drop a projection and re-consume its source topics from the beginning with the service's own consumer
     code. Stop (scale to zero) the service's workers first; see docs/operations.md."""
+    from coalitionctl import projections
+
     projection = projections.find(service, name)
     if projection is None:
         typer.echo(f"error: no projection {service} {name}; see `coalitionctl projection list`", err=True)
@@ -331,6 +338,8 @@ def keys_rotate() -> None:
     """Make a new current signing key. Earlier keys stay in the JWKS until every token they signed has
     expired (access-token lifetime + 5 minutes), so nobody is signed out. Needs identity's settings:
     IDENTITY_KEY_ENCRYPTION_SECRET above all."""
+    from coalitionctl import identity_ops
+
     rotation = _run(identity_ops.rotate_signing_key(State.settings, State.service_overrides()))
     typer.echo(f"new signing key {rotation.new_kid}; published: {', '.join(rotation.published)}")
 
@@ -338,6 +347,8 @@ def keys_rotate() -> None:
 @keys_app.command("list")
 def keys_list() -> None:
     """The signing keys: current and retired (never the private parts)."""
+    from coalitionctl import identity_ops
+
     for key in _run(identity_ops.signing_keys(State.settings, State.service_overrides())):
         state = "current" if key["retired_at"] is None else f"retired {key['retired_at']}"
         typer.echo(f"{key['kid']}  created {key['created_at']}  {state}")
@@ -361,6 +372,9 @@ def admin_create(
     another: Annotated[bool, typer.Option("--another", help="Even if a platform admin exists")] = False,
 ) -> None:
     """Create the first platform admin (its e-mail address counts as verified). Refused (exit 4) if one exists."""
+    from coalitionctl import identity_ops
+    from common.errors import DomainError
+
     try:
         user_id = _run(
             identity_ops.create_first_admin(
