@@ -135,7 +135,9 @@ def test_sigkill_of_the_launcher_leaves_nothing_and_the_next_start_cleans_up_and
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     state = tmp_path_factory.mktemp("killed")
-    first = launch(state, extra_env={"DEVSTACK_STOP_TIMEOUT": str(STOP_TIMEOUT)})
+    first = launch(
+        state, extra_env={"DEVSTACK_STOP_TIMEOUT": str(STOP_TIMEOUT), "DEVSTACK_LOG_FORMAT": "json"}
+    )
     children = first.pids()
     assert set(children) == {
         "identity",
@@ -146,6 +148,12 @@ def test_sigkill_of_the_launcher_leaves_nothing_and_the_next_start_cleans_up_and
         "kafka",
         "smtp",
     }
+    # Asked for JSON, the launcher's console is JSON lines like the services' logs.
+    console = [json.loads(line) for line in first.output().splitlines() if line.strip()]
+    assert all(
+        entry["service"] == "devstack" and {"time", "level", "message"} <= set(entry) for entry in console
+    )
+    assert any("Press Ctrl-C" in entry["message"] for entry in console)
 
     # SIGKILL: no handler runs in the launcher; its children must go by themselves (parent-death signal).
     first.process.kill()

@@ -26,6 +26,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import IO
@@ -56,6 +57,12 @@ class DevStackSettings(BaseSettings):
         30.0,
         gt=0,
         description="Longest pause before restarting a crashed service (the back-off doubles up to it)",
+    )
+    log_format: str = Field(
+        "text",
+        pattern="^(text|json)$",
+        description="text for people at a terminal; json: each launcher message one JSON object per line "
+        "(time, level, service `devstack`, message), like the services' logs",
     )
     restart_reset_seconds: float = Field(
         60.0, gt=0, description="A service up this long is healthy again: its next crash restarts after 1 s"
@@ -421,7 +428,8 @@ class DevStack:
                 entry.restart_at = now + entry.backoff
                 say(
                     f"{spec.name} (PID {process.pid}) exited with code {_describe_exit(process.returncode)}; "
-                    f"restarting it in {entry.backoff:g}s"
+                    f"restarting it in {entry.backoff:g}s",
+                    level="WARNING",
                 )
             elif now >= entry.restart_at:
                 entry.restarts += 1
@@ -492,7 +500,7 @@ def _terminate_together(processes: list[subprocess.Popen[bytes]], *, deadline: f
         try:
             process.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            say(f"PID {process.pid} did not stop in time; killing it")
+            say(f"PID {process.pid} did not stop in time; killing it", level="WARNING")
             with contextlib.suppress(ProcessLookupError):
                 os.kill(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
@@ -514,12 +522,26 @@ def _stop_pid(pid: int, *, timeout: float) -> None:
         time.sleep(0.1)
 
 
-def say(message: str) -> None:
+_LOG_FORMAT = {"value": "text"}
+
+
+def say(message: str, *, level: str = "INFO") -> None:
+    """A message of the launcher on its console: text, or one JSON object (DEVSTACK_LOG_FORMAT=json)."""
+    if _LOG_FORMAT["value"] == "json":
+        entry = {
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "level": level,
+            "service": "devstack",
+            "message": message.strip("\n"),
+        }
+        print(json.dumps(entry), flush=True)  # noqa: T201
+        return
     print(f"[make run] {message}" if "\n" not in message else message, flush=True)  # noqa: T201
 
 
 def main() -> int:
     settings = DevStackSettings()
+    _LOG_FORMAT["value"] = settings.log_format
     try:
         lock = _acquire_lock(settings.state_dir.resolve())
     except AlreadyRunning as exc:
@@ -533,7 +555,7 @@ def main() -> int:
         nonlocal stop_requests
         stop_requests += 1
         if stop_requests > 1:
-            say("second stop request: killing everything now")
+            say("second stop request: killing everything now", level="WARNING")
             stack.kill_now()
             os._exit(130)
         if not started:  # still starting: leave the start-up waits at once
@@ -547,7 +569,7 @@ def main() -> int:
         while not stop_requests:
             broken = stack.exited_server()
             if broken:
-                say(f"{broken} exited unexpectedly; stopping everything")
+                say(f"{broken} exited unexpectedly; stopping everything", level="ERROR")
                 return 1
             stack.supervise()
             time.sleep(0.5)
