@@ -56,8 +56,8 @@ async def consumer(bootstrap_servers: str, *, group_id: str | None = None) -> As
         auto_offset_reset="earliest",
         request_timeout_ms=15000,
     )
-    await client.start()
     try:
+        await client.start()
         yield client
     finally:
         await client.stop()
@@ -66,8 +66,8 @@ async def consumer(bootstrap_servers: str, *, group_id: str | None = None) -> As
 @asynccontextmanager
 async def producer(bootstrap_servers: str) -> AsyncIterator[AIOKafkaProducer]:
     client = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, enable_idempotence=False)
-    await client.start()
     try:
+        await client.start()
         yield client
     finally:
         await client.stop()
