@@ -82,15 +82,20 @@ PROJECTIONS = {
 
 
 def service_settings(service: str, settings: CtlSettings, **overrides: Any) -> Any:
-    """The service's own settings from its environment, pointed at the MongoDB and Kafka given to the CLI."""
+    """The service's own settings from its environment (as in its pod), where to reach MongoDB and Kafka
+    taken from the CLI's settings when they were given to it, or when the service's environment has none."""
     module = importlib.import_module(f"{service}.config")
-    values: dict[str, Any] = {
-        "mongodb_url": settings.mongodb_url,
-        "mongodb_database": settings.database(service),
-        "kafka_bootstrap_servers": settings.kafka_bootstrap_servers,
-        **overrides,
-    }
-    return module.Settings(**values)
+    own = module.Settings(**overrides)
+    given = settings.model_fields_set
+    update: dict[str, Any] = {}
+    for cli_field, service_field, value in (
+        ("mongodb_url", "mongodb_url", settings.mongodb_url),
+        ("kafka_bootstrap_servers", "kafka_bootstrap_servers", settings.kafka_bootstrap_servers),
+        (f"{service}_database", "mongodb_database", settings.database(service)),
+    ):
+        if cli_field in given or service_field not in own.model_fields_set:
+            update[service_field] = value
+    return module.Settings(**overrides, **update)
 
 
 def worker_app(service: str, settings: CtlSettings, **overrides: Any) -> FastAPI:
