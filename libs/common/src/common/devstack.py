@@ -561,8 +561,9 @@ def main() -> int:
         if not started:  # still starting: leave the start-up waits at once
             raise KeyboardInterrupt
 
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
+    # SIGHUP too: closing the terminal stops the stack cleanly rather than by the parent-death signal.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop_signal, request_stop)
     try:
         stack.start()
         started = True
