@@ -561,9 +561,11 @@ def main() -> int:
         if not started:  # still starting: leave the start-up waits at once
             raise KeyboardInterrupt
 
-    # SIGHUP too: closing the terminal stops the stack cleanly rather than by the parent-death signal.
-    for stop_signal in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(stop_signal, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    # SIGHUP too (the terminal closed: a clean stop rather than the parent-death signal), unless ignored (nohup).
+    if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:
+        signal.signal(signal.SIGHUP, request_stop)
     try:
         stack.start()
         started = True
