@@ -238,6 +238,8 @@ def test_a_poison_message_is_listed_and_shown_from_its_dead_letter_topic(
     assert shown["headers"]["x-dead-letter-consumer"] == "coalition-organizations"
     assert marker in json.dumps(shown["body"])
     ctl("dlq", "show", "coalition-organizations", f"{letter['partition']}:999999", expect=NOT_FOUND)
+    dry_run = ctl("dlq", "replay", "coalition-organizations", "--all", expect=REFUSED)
+    assert f"would replay {letter['partition']}:{letter['offset']} to {letter['from']}" in dry_run
 
 
 def test_a_replayed_dead_letter_is_processed_once_its_cause_is_gone(
@@ -369,7 +371,19 @@ def test_a_projection_is_rebuilt_from_its_source_topics(
         assert organization in json.dumps(before)
 
 
-def test_an_unknown_projection_is_not_found(ctl: Callable[..., str]) -> None:
+def test_the_projections_are_listed_and_an_unknown_one_is_not_found(ctl: Callable[..., str]) -> None:
+    listed = ctl("projection", "list")
+
+    for service, name, group in (
+        ("coalition", "organizations", "coalition-organizations"),
+        ("coalition", "access", "coalition-access"),
+        ("campaigns", "coalitions", "campaigns-coalitions"),
+        ("campaigns", "access", "campaigns-access"),
+        ("notifications", "access", "notifications-access"),
+    ):
+        assert any(line.split()[:4] == [service, name, "group", group] for line in listed.splitlines()), (
+            listed
+        )
     assert "no projection campaigns nothing" in ctl(
         "projection", "rebuild", "campaigns", "nothing", expect=NOT_FOUND
     )
