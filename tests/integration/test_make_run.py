@@ -11,12 +11,21 @@ import sys
 import time
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 import jwt as pyjwt
 import pytest
 
-from common.devstack import PIDS_FILE, process_start_ticks
+from common.devstack import (
+    PIDS_FILE,
+    SERVICES,
+    DevStack,
+    DevStackSettings,
+    ServiceSpec,
+    Supervised,
+    process_start_ticks,
+)
 from common.embedded import free_port, port_in_use
 from launcher import LAUNCHER, ROOT, Launched, launch
 
@@ -212,3 +221,54 @@ def test_a_port_held_by_another_program_is_named_with_its_pid(devstack: Launched
 
     assert second.returncode == 1
     assert f"SMTP sink port {port} (set DEVSTACK_SMTP_PORT), held by PID {holder.pid}" in second.stdout
+
+
+class _CrashingStack(DevStack):
+    """A DevStack whose services exit at once with code 3 (no servers started): the supervisor alone."""
+
+    def _spawn(self, spec: ServiceSpec) -> subprocess.Popen[bytes]:
+        process = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+        self.services[spec.name] = process
+        previous = self.supervised.get(spec.name)
+        self.supervised[spec.name] = Supervised(
+            process=process,
+            started_at=time.monotonic(),
+            restarts=previous.restarts if previous else 0,
+            backoff=previous.backoff if previous else 0.0,
+        )
+        return process
+
+
+def test_a_service_that_keeps_crashing_is_restarted_with_a_doubling_back_off_up_to_its_cap(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = DevStackSettings(state_dir=tmp_path, restart_max_seconds=2.0, restart_reset_seconds=600)
+    stack = _CrashingStack(settings)
+    spec = SERVICES[0]
+    stack._spawn(spec)
+    pauses: list[float] = []
+    try:
+        for _ in range(3):
+            crashed = stack.supervised[spec.name]
+            crashed.process.wait(timeout=30)
+            _supervise_until(stack, lambda c=crashed: c.restart_at is not None, "a restart planned")
+            pauses.append(crashed.backoff)
+            _supervise_until(stack, lambda c=crashed: stack.supervised[spec.name] is not c, "the restart")
+    finally:
+        for process in stack.services.values():
+            process.wait(timeout=30)
+
+    assert pauses == [1.0, 2.0, 2.0]
+    console = capsys.readouterr().out
+    assert f"{spec.name} (PID" in console
+    assert "exited with code 3; restarting it in 1s" in console
+    assert "exited with code 3; restarting it in 2s" in console
+    assert f"restarted {spec.name} (restart #3, PID" in console
+
+
+def _supervise_until(stack: DevStack, done: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 60
+    while not done():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        stack.supervise()
+        time.sleep(0.05)
