@@ -7,7 +7,7 @@ UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 COMPOSE := docker compose -f deploy/compose/docker-compose.yml
 SERVICES := identity coalition campaigns notifications
 
-.PHONY: help setup run test test-deploy check lint format docs docs-check bench up down clean
+.PHONY: help setup run test test-faults test-deploy check lint format docs docs-check bench up down clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -23,6 +23,9 @@ run: setup ## Start the whole platform on the embedded MongoDB and Kafka (Ctrl-C
 
 test: setup ## Run the whole test suite on real servers (embedded unless Docker or external ones are set)
 	@$(UV) run --no-sync pytest
+
+test-faults: setup ## Only the fault scenarios (about 4 min; also part of make test): writes docs/reliability.md
+	@$(UV) run --no-sync pytest tests/faults
 
 test-deploy: setup ## Only the deployment checks: Kubernetes overlays (kustomize + schemas), Strimzi, compose
 	@$(UV) run --no-sync pytest tests/deploy -q
