@@ -211,7 +211,13 @@ async def verify(stack: FaultStack, receiver: Receiver, world: World, stream: Ac
     def delivered() -> bool:
         return all(set(receiver.ids_by_subject(p)) >= s for p, s in expected.items())
 
-    await eventually(delivered, within=SETTLE_SECONDS, interval=0.5, message="the webhook deliveries")
+    try:
+        await eventually(delivered, within=SETTLE_SECONDS, interval=0.5, message="the webhook deliveries")
+    except AssertionError:
+        missing = {p: sorted(s - set(receiver.ids_by_subject(p))) for p, s in expected.items()}
+        raise AssertionError(
+            "deliveries missing: " + "; ".join(f"{p}: {len(m)} e.g. {m[:3]}" for p, m in missing.items())
+        ) from None
     for path, subjects in expected.items():
         by_subject = receiver.ids_by_subject(path)
         assert set(by_subject) == subjects, f"{path}: unexpected deliveries"
