@@ -20,7 +20,7 @@ from common.contracts import campaigns as campaign_events
 from common.contracts import coalition as coalition_events
 from common.contracts import topics
 from common.events import CloudEvent
-from common.inbox import EventConsumer, Handler
+from common.inbox import EventConsumer, Handler, IncomingMessage
 from common.kafka import document_consumed, incoming, subscribe_consumer
 from common.mongo import Session
 from common.runtime import Runtime
@@ -109,20 +109,21 @@ def register_aggregator(runtime: Runtime, aggregator: Callable[[], Aggregator], 
     async def count_batch(message: KafkaMessage) -> None:
         recorded: list[tuple[IncomingMessage, campaign_events.ActionRecorded]] = []
         for record in message.raw_message:
-            payload = await decoder.validated(incoming(record))
+            received = incoming(record)
+            payload = await decoder.validated(received)
             if isinstance(payload, campaign_events.ActionRecorded):
-                recorded.append((incoming, payload))
+                recorded.append((received, payload))
         # Each action's own trace gets a span for its counting (the batch span only links to them).
         batch = trace.get_current_span()
         spans = [
             tracer.start_span(
                 f"aggregate {payload.event_type}",
-                context=propagate.extract(dict(incoming.headers)),
+                context=propagate.extract(dict(received.headers)),
                 kind=trace.SpanKind.CONSUMER,
                 links=[trace.Link(batch.get_span_context())] if batch.get_span_context().is_valid else None,
                 attributes={"campaign.id": str(payload.campaign_id), "action.id": str(payload.action_id)},
             )
-            for incoming, payload in recorded
+            for received, payload in recorded
         ]
         try:
             await count_or_park(recorded)
@@ -151,9 +152,9 @@ def register_aggregator(runtime: Runtime, aggregator: Callable[[], Aggregator], 
             if not await decoder.database_answers():
                 raise failure
             log.error("aggregator: campaign %s cannot be counted; dead-lettering its events", campaign_id)
-            for incoming, _ in items:
+            for received, _ in items:
                 await decoder.dead_letter(
-                    incoming,
+                    received,
                     "handler-failed",
                     f"{type(failure).__name__}: {failure}",
                     attempts=len(AGGREGATOR_RETRY_SECONDS) + 3,
