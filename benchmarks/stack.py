@@ -24,9 +24,9 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from common.contracts import topics
 from common.devstack import SERVICES, DevStack, DevStackSettings, ServiceSpec, _admin_password, _service_env
 from common.embedded import free_port, port_in_use, stop_process
 
@@ -42,22 +42,35 @@ BENCH_ENV = {
 
 
 async def _lag(bootstrap: str, groups: tuple[str, ...]) -> int:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await admin.start()
-    await consumer.start()
-    try:
-        lag = 0
-        for group in groups:
-            committed = await admin.list_consumer_group_offsets(group)
-            if not committed:
-                continue
-            ends = await consumer.end_offsets(list(committed))
-            lag += sum(max(ends[tp] - max(meta.offset, 0), 0) for tp, meta in committed.items())
-        return lag
-    finally:
-        await consumer.stop()
-        await admin.close()
+    """Sum of end offset minus committed offset over the groups' topics. A consumer that names the
+    group but subscribes to nothing does not join it; it only asks the coordinator for the offsets
+    (Tansu does not answer the admin client's OffsetFetch, which asks for all topics at once)."""
+    lag = 0
+    for group, topic_names in groups_topics(groups).items():
+        probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+        await probe.start()
+        try:
+            await probe.topics()
+            partitions = [
+                TopicPartition(t, p) for t in topic_names for p in probe.partitions_for_topic(t) or ()
+            ]
+            ends = await probe.end_offsets(partitions)
+            for tp in partitions:
+                committed = await probe.committed(tp)
+                lag += max(ends[tp] - (committed or 0), 0)
+        finally:
+            await probe.stop()
+    return lag
+
+
+def groups_topics(groups: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """The topics each pipeline group consumes."""
+    known = {
+        "campaigns-aggregator": (topics.CAMPAIGNS_ACTIONS,),
+        "notifications-actions": (topics.CAMPAIGNS_ACTIONS,),
+        "notifications-campaigns": (topics.CAMPAIGNS_CAMPAIGNS,),
+    }
+    return {group: known[group] for group in groups}
 
 
 def rss_mib(pid: int) -> float | None:

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,6 +105,8 @@ class EmbeddedMongo:
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
     replica_set: str = "rs0"
+    # Run in the child before mongod starts (e.g. common.devstack's parent-death signal).
+    preexec: Callable[[], None] | None = None
 
     @property
     def url(self) -> str:
@@ -130,7 +133,11 @@ class EmbeddedMongo:
             "0.5",
         ]
         self.process = subprocess.Popen(  # noqa: S603 - fixed binary, no shell
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=self.preexec,
         )
         _wait_for_port(self.port, self.process, "mongod", timeout)
         self._initiate_replica_set(timeout)
@@ -173,6 +180,8 @@ class EmbeddedKafka:
     log_path: Path
     process: subprocess.Popen[bytes] | None = None
     _log_file: object | None = field(default=None, repr=False)
+    # Run in the child before the broker starts (e.g. common.devstack's parent-death signal).
+    preexec: Callable[[], None] | None = None
 
     @property
     def bootstrap_servers(self) -> str:
@@ -194,7 +203,12 @@ class EmbeddedKafka:
         self._log_file = log_file
         env = {**os.environ, "RUST_LOG": os.environ.get("TANSU_LOG", "warn")}
         self.process = subprocess.Popen(  # noqa: S603 - fixed binary, no shell
-            command, stdout=log_file, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            command,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+            preexec_fn=self.preexec,
         )
         _wait_for_port(self.port, self.process, "tansu", timeout)
 

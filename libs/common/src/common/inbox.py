@@ -4,6 +4,8 @@ A consumer records `(consumer, event id)` in the same transaction as the handler
 redelivered event is skipped. Messages that cannot be processed (not a CloudEvent, a type the topic's
 contract does not know, a payload that fails validation, or a handler that keeps failing) are
 published to the consumer's dead-letter topic with the error in headers, and the partition moves on.
+A handler that keeps failing while MongoDB does not answer is not poison: the message is handed back
+and consumed again once the database is back.
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from pymongo.errors import DuplicateKeyError
 
 from common.contracts.topics import dead_letter_topic
 from common.events import CloudEvent, EventPayload, utcnow
-from common.mongo import Database, Document, Indexes, Session, in_transaction
+from common.mongo import Database, Document, Indexes, Session, in_transaction, ping
 from common.outbox import EventSink
 
 log = logging.getLogger(__name__)
 
 INBOX = "inbox"
+PING_SECONDS = 5.0
 P = TypeVar("P", bound=EventPayload)
 
 
@@ -35,6 +38,10 @@ class Handler(Generic[P]):
 
     model: type[P]
     apply: Callable[[P, CloudEvent, Session], Awaitable[None]]
+
+
+class DatabaseUnavailable(Exception):
+    """MongoDB did not answer while a handler kept failing: retry later, do not dead-letter."""
 
 
 class PoisonMessage(Exception):
@@ -117,6 +124,9 @@ class EventConsumer:
                 log.warning("%s: attempt %d at %s failed: %r", self.name, attempt, event.id, exc)
                 if attempt < self.max_attempts:
                     await asyncio.sleep(self.retry_backoff * 2 ** (attempt - 1))
+        if not await self.database_answers():
+            # An outage is not poison: hand the message back (consumed again) instead of parking it.
+            raise DatabaseUnavailable(f"{self.name}: MongoDB does not answer") from last_error
         await self._dead_letter(
             message,
             "handler-failed",
@@ -124,6 +134,14 @@ class EventConsumer:
             attempts=self.max_attempts,
         )
         return Outcome.DEAD_LETTERED
+
+    async def database_answers(self, within: float = PING_SECONDS) -> bool:
+        """Whether MongoDB answers a ping: a handler that keeps failing while it does is poison."""
+        try:
+            async with asyncio.timeout(within):
+                return await ping(self.client)
+        except TimeoutError:
+            return False
 
     async def validated(self, message: IncomingMessage) -> EventPayload | None:
         """The message's payload if a handler takes it; poison is dead-lettered and gives None.
@@ -176,6 +194,11 @@ class EventConsumer:
         except DuplicateKeyError:
             # A concurrent delivery of the same event committed first.
             return Outcome.DUPLICATE
+
+    async def dead_letter(self, message: IncomingMessage, reason: str, detail: str, *, attempts: int) -> None:
+        """Park `message` in this consumer's dead-letter topic with the error (for batch consumers that
+        decide themselves when a message cannot be processed)."""
+        await self._dead_letter(message, reason, detail, attempts=attempts)
 
     async def _dead_letter(
         self, message: IncomingMessage, reason: str, detail: str, *, attempts: int

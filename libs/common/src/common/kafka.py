@@ -42,6 +42,9 @@ def create_broker(
         bootstrap_servers,
         client_id=client_id,
         enable_idempotence=False,
+        # FastStream's lines about consumers and messages go to a logger of ours, which
+        # common.telemetry.configure_logging routes to the JSON formatter (not FastStream's coloured text).
+        logger=logging.getLogger("faststream.kafka"),
         middlewares=(KafkaTelemetryMiddleware(tracer_provider=tracer_provider),),
         **options,
     )

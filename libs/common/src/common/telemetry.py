@@ -17,6 +17,7 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased
 from common.settings import TelemetrySettings
 
 _configured: TracerProvider | None = None
+FASTSTREAM_FIELDS = ("topic", "group_id", "message_id")
 
 
 def configure_tracing(service: str, settings: TelemetrySettings) -> TracerProvider:
@@ -60,6 +61,10 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        for field in FASTSTREAM_FIELDS:  # which topic, group and message a FastStream line is about
+            value = getattr(record, field, None)
+            if value:
+                entry[field] = value
         context = trace.get_current_span().get_span_context()
         if context.is_valid:
             entry["trace_id"] = format(context.trace_id, "032x")
@@ -75,5 +80,11 @@ def configure_logging(service: str, level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # FastStream installs a coloured text handler on its "faststream" logger at import; its lines (and
+    # those of the brokers' "faststream.kafka" logger) go through the JSON handler instead.
+    faststream = logging.getLogger("faststream")
+    faststream.handlers[:] = []
+    faststream.propagate = True
+    faststream.setLevel(logging.NOTSET)
     for noisy in ("aiokafka", "pymongo"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

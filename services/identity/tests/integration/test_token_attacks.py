@@ -6,7 +6,7 @@ import base64
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -85,22 +85,23 @@ async def test_a_real_token_is_accepted_with_its_org_roles(
 @pytest.mark.parametrize(
     ("overrides", "reason"),
     [
-        (
-            {"exp": int(time.time()) - 120, "iat": int(time.time()) - 900, "nbf": int(time.time()) - 900},
-            "expired",
-        ),
-        ({"nbf": int(time.time()) + 600}, "not yet valid"),
-        ({"iat": int(time.time()) + 600, "nbf": None}, "issued in the future"),
-        ({"iss": "https://evil.example"}, "wrong issuer"),
-        ({"aud": "another-platform"}, "wrong audience"),
-        ({"exp": None}, "no expiry"),
-        ({"exp": "tomorrow"}, "malformed expiry"),
+        # Times are taken when the test runs (a parameter computed at collection would be stale by then).
+        (lambda now: {"exp": now - 120, "iat": now - 900, "nbf": now - 900}, "expired"),
+        (lambda now: {"nbf": now + 600}, "not yet valid"),
+        (lambda now: {"iat": now + 600, "nbf": None}, "issued in the future"),
+        (lambda now: {"iss": "https://evil.example"}, "wrong issuer"),
+        (lambda now: {"aud": "another-platform"}, "wrong audience"),
+        (lambda now: {"exp": None}, "no expiry"),
+        (lambda now: {"exp": "tomorrow"}, "malformed expiry"),
     ],
 )
 async def test_properly_signed_but_invalid_claims_are_refused(
-    resource: httpx.AsyncClient, identity_app: FastAPI, overrides: dict[str, Any], reason: str
+    resource: httpx.AsyncClient,
+    identity_app: FastAPI,
+    overrides: Callable[[int], dict[str, Any]],
+    reason: str,
 ) -> None:
-    token = await _signed(identity_app, **overrides)
+    token = await _signed(identity_app, **overrides(int(time.time())))
 
     response = await resource.get("/whoami", headers=bearer(token))
 

@@ -116,14 +116,14 @@ class ActionBatchConsumer:
             str(doc["_id"]).split(":", 1)[1]
             async for doc in self.db[INBOX].find({"_id": {"$in": inbox_ids}}, {"_id": 1}, session=session)
         }
-        fresh: list[tuple[EventPayload, CloudEvent]] = []
+        fresh: list[tuple[EventPayload, CloudEvent, Mapping[str, str]]] = []
         inbox: list[dict[str, Any]] = []
         now = utcnow()
         for item in chunk:
             if item.event.id in done:
                 continue
             done.add(item.event.id)  # a duplicate within the batch counts once too
-            fresh.append((item.payload, item.event))
+            fresh.append((item.payload, item.event, item.message.headers))
             inbox.append(
                 {
                     "_id": f"{self.consumer.name}:{item.event.id}",

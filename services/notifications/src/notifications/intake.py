@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 from uuid import UUID
+
+from opentelemetry import propagate, trace
 
 from common.contracts import campaigns as camp
 from common.contracts import coalition as coal
@@ -37,6 +40,7 @@ from notifications.repository import (
 from notifications.service import message_doc
 
 ACTIVE = "active"
+tracer = trace.get_tracer(__name__)
 
 
 @dataclass
@@ -179,28 +183,41 @@ class EventIntake:
             )
         return docs
 
-    async def handle_batch(self, items: list[tuple[EventPayload, CloudEvent]], session: Session) -> None:
+    async def handle_batch(
+        self, items: list[tuple[EventPayload, CloudEvent, Mapping[str, str]]], session: Session
+    ) -> None:
         """Apply a batch of one partition's events, in order, in the caller's transaction.
 
         Recorded actions (nearly all of a busy campaign's events) only make webhook messages: their
         campaign's projection is written once per batch, entitlement is read once per scope, and the
-        messages are inserted together. Any other event (consent withdrawn, supporter erased) is
-        applied alone, after the messages before it are inserted, so a redaction also covers them.
+        messages are inserted together. Any other event (consent withdrawn, supporter erased, a pending
+        action's confirmation mail) is applied alone, after the messages before it are inserted, so a
+        redaction also covers them. Each event is handled in a span of its own trace (its Kafka
+        record's `traceparent`), linked to the batch's span, so its webhook messages and their
+        attempts continue the supporter action's trace.
         """
         cache = FanOutCache()
         docs: list[dict[str, Any]] = []
         projected: set[UUID] = set()
-        for payload, event in items:
-            if isinstance(payload, camp.ActionRecorded):
-                if payload.campaign_id not in projected:
-                    await self.project(payload, session)
-                    projected.add(payload.campaign_id)
-                docs.extend(await self.messages_for(payload, event, session, cache))
-                continue
-            await self.repo.insert_messages(docs, session)
-            docs = []
-            await self.handle(payload, event, session)
-            cache = FanOutCache()
+        batch = trace.get_current_span().get_span_context()
+        for payload, event, headers in items:
+            span = tracer.start_span(
+                f"notifications-actions {event.type}",
+                context=propagate.extract(dict(headers)),
+                kind=trace.SpanKind.CONSUMER,
+                links=[trace.Link(batch)] if batch.is_valid else None,
+            )
+            with trace.use_span(span, end_on_exit=True):
+                if isinstance(payload, camp.ActionRecorded):
+                    if payload.campaign_id not in projected:
+                        await self.project(payload, session)
+                        projected.add(payload.campaign_id)
+                    docs.extend(await self.messages_for(payload, event, session, cache))
+                    continue
+                await self.repo.insert_messages(docs, session)
+                docs = []
+                await self.handle(payload, event, session)
+                cache = FanOutCache()
         await self.repo.insert_messages(docs, session)
 
     # ---- notices -------------------------------------------------------------------------------------

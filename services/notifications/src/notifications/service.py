@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from opentelemetry import propagate
+
 from common import scopes
 from common.auth import Principal
 from common.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -94,6 +96,11 @@ def message_doc(
         "created_at": now,
         "expires_at": None,
     }
+    # The trace of the event that queued the message: each attempt is a span of it (webhook_client.py).
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    if carrier:
+        doc["trace"] = carrier
     if data.get("contact") is not None and data.get("supporter_id"):
         doc["supporter_id"] = UUID(str(data["supporter_id"]))
     if endpoint.get("review"):

@@ -26,6 +26,8 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from common.telemetry import configure_logging
+
 log = logging.getLogger("notifications.smtp_sink")
 
 
@@ -136,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=1025)
     parser.add_argument("--maildir", type=Path, default=Path(".run/mail"))
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    configure_logging("smtp-sink", "INFO")  # JSON lines, as every process of the stack writes
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command at INFO
     sink = SmtpSink(host=args.host, port=args.port, maildir=args.maildir)
     sink.start()

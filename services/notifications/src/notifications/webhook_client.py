@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+from opentelemetry import propagate, trace
 
 from common.events import utcnow
 from common.mongo import Document
@@ -30,6 +31,7 @@ from notifications.service import active_secrets
 from notifications.ssrf import AddressRefused, Resolver, checked_address
 
 USER_AGENT = "CoalitionPlatform-Webhooks/1.0"
+tracer = trace.get_tracer(__name__)
 MAX_TLS_CLIENTS = 256  # distinct HTTPS host names with kept-alive connections; the least used are closed
 
 
@@ -114,6 +116,29 @@ class WebhookClient:
                 await client.aclose()
 
     async def send(self, message: Document, endpoint: Document) -> Response:
+        """One attempt, as a CLIENT span in the trace of the event that queued the message; the request
+        carries `traceparent`, so the partner can join the trace."""
+        parent = propagate.extract(message.get("trace") or {})
+        with tracer.start_as_current_span(
+            "POST webhook",
+            context=parent,
+            kind=trace.SpanKind.CLIENT,
+            attributes={
+                "http.request.method": "POST",
+                "server.address": urlsplit(endpoint["url"]).hostname or "",
+                "webhook.id": webhook_id(message["_id"]),
+                "webhook.event_type": str(message.get("event_type", "")),
+                "webhook.attempt": int(message.get("attempt_count", 0)) + 1,
+            },
+        ) as span:
+            response = await self._send(message, endpoint)
+            if response.status is not None:
+                span.set_attribute("http.response.status_code", response.status)
+            if response.error is not None or response.status is None or response.status >= 400:
+                span.set_status(trace.StatusCode.ERROR, response.error or str(response.status))
+            return response
+
+    async def _send(self, message: Document, endpoint: Document) -> Response:
         started = time.perf_counter()
 
         def elapsed() -> int:
@@ -141,6 +166,7 @@ class WebhookClient:
                 body=body,
             ),
         }
+        propagate.inject(headers)  # traceparent (and tracestate) of the CLIENT span
         client = self._client_for(extensions.get("sni_hostname"))
         limit = self.settings.response_snippet_bytes
         try:

@@ -11,6 +11,7 @@ from typing import Any
 
 from faststream import AckPolicy
 from faststream.kafka.annotations import KafkaMessage
+from opentelemetry import propagate, trace
 
 from campaigns.aggregator import Aggregator
 from campaigns.messaging.deliveries import register_delivery_reports
@@ -21,12 +22,13 @@ from common.contracts import campaigns as campaign_events
 from common.contracts import coalition as coalition_events
 from common.contracts import topics
 from common.events import CloudEvent
-from common.inbox import EventConsumer, Handler
+from common.inbox import EventConsumer, Handler, IncomingMessage
 from common.kafka import document_consumed, incoming, subscribe_consumer
 from common.mongo import Session
 from common.runtime import Runtime
 
 log = logging.getLogger(__name__)
+tracer = trace.get_tracer(__name__)
 CONSUMER = "campaigns-coalitions"
 AGGREGATOR = "campaigns-aggregator"
 AGGREGATOR_RETRY_SECONDS = (0.2, 0.5, 1.0, 2.0, 5.0)
@@ -118,22 +120,72 @@ def register_aggregator(runtime: Runtime, aggregator: Callable[[], Aggregator], 
     )
 
     async def count_batch(message: KafkaMessage) -> None:
-        recorded: list[campaign_events.ActionRecorded] = []
+        recorded: list[tuple[IncomingMessage, campaign_events.ActionRecorded]] = []
         for record in message.raw_message:
-            payload = await decoder.validated(incoming(record))
+            received = incoming(record)
+            payload = await decoder.validated(received)
             if isinstance(payload, campaign_events.ActionRecorded):
-                recorded.append(payload)
-        # Counting must not give up: an action that got its 2xx is counted, whatever the wait. Past
-        # the retries the batch is nacked and consumed again (the sweeper counts it meanwhile).
-        for pause in (*AGGREGATOR_RETRY_SECONDS, None):
+                recorded.append((received, payload))
+        # Each action's own trace gets a span for its counting (the batch span only links to them).
+        batch = trace.get_current_span()
+        spans = [
+            tracer.start_span(
+                f"aggregate {payload.event_type}",
+                context=propagate.extract(dict(received.headers)),
+                kind=trace.SpanKind.CONSUMER,
+                links=[trace.Link(batch.get_span_context())] if batch.get_span_context().is_valid else None,
+                attributes={"campaign.id": str(payload.campaign_id), "action.id": str(payload.action_id)},
+            )
+            for received, payload in recorded
+        ]
+        try:
+            await count_or_park(recorded)
+        finally:
+            for span in spans:
+                span.end()
+
+    async def count_or_park(recorded: list[tuple[IncomingMessage, campaign_events.ActionRecorded]]) -> None:
+        """Count the batch. Counting must not give up while MongoDB is unreachable: an action that got its
+        2xx is counted, whatever the wait (past the retries the batch is nacked and consumed again, the
+        sweeper counting meanwhile). But a campaign whose counting keeps failing while MongoDB answers
+        (a poison event) must not hold up the partition: its messages go to the dead-letter topic, the
+        others are counted, and the sweeper still counts its actions if they ever can be."""
+        error = await with_retries([p for _, p in recorded])
+        if error is None:
+            return
+        if not await decoder.database_answers():
+            raise error
+        by_campaign: dict[Any, list[tuple[IncomingMessage, campaign_events.ActionRecorded]]] = {}
+        for item in recorded:
+            by_campaign.setdefault(item[1].campaign_id, []).append(item)
+        for campaign_id, items in by_campaign.items():
+            failure = await with_retries([p for _, p in items], pauses=AGGREGATOR_RETRY_SECONDS[:2])
+            if failure is None:
+                continue
+            if not await decoder.database_answers():
+                raise failure
+            log.error("aggregator: campaign %s cannot be counted; dead-lettering its events", campaign_id)
+            for received, _ in items:
+                await decoder.dead_letter(
+                    received,
+                    "handler-failed",
+                    f"{type(failure).__name__}: {failure}",
+                    attempts=len(AGGREGATOR_RETRY_SECONDS) + 3,
+                )
+
+    async def with_retries(
+        payloads: list[campaign_events.ActionRecorded], pauses: tuple[float, ...] = AGGREGATOR_RETRY_SECONDS
+    ) -> Exception | None:
+        for pause in (*pauses, None):
             try:
-                await aggregator().count_recorded(recorded)
-                return
-            except Exception:
+                await aggregator().count_recorded(payloads)
+                return None
+            except Exception as exc:
                 if pause is None:
-                    raise
+                    return exc
                 log.warning("aggregator: counting a batch failed; retrying in %ss", pause, exc_info=True)
                 await asyncio.sleep(pause)
+        return None
 
     count_batch.__name__ = f"{AGGREGATOR}_consumer"
     runtime.broker.subscriber(

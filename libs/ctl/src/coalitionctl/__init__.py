@@ -1,0 +1,1 @@
+"""coalitionctl: the operator command line of the coalition platform."""
