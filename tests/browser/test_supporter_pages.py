@@ -213,7 +213,7 @@ async def test_a_personalised_letter_then_withdraw_consent_and_erase(visit: Visi
     await screenshots(page, "letter")
 
     await page.get_by_label("First name").fill("Marc")
-    await page.get_by_label("E-mail address").fill("marc.letter@example.net")
+    await page.get_by_label("E-mail address", exact=True).fill("marc.letter@example.net")
     await page.get_by_label("Subject").fill("Orphan medicines: my son's story")
     await page.locator("#body").fill("Dear Ms Example,\n\nMy son waited four years for his treatment.")
     await page.locator("#consent_contact_by_organization").check()
@@ -254,7 +254,7 @@ async def test_an_rsvp_with_the_calendar_file(visit: Visit, world: World) -> Non
     assert re.search(r"DTSTART:\d{8}T\d{6}Z", calendar)
 
     await page.get_by_label("First name").fill("Ana")
-    await page.get_by_label("E-mail address").fill("ana.rsvp@example.net")
+    await page.get_by_label("E-mail address", exact=True).fill("ana.rsvp@example.net")
     await page.locator("button.primary").click()
     await page.wait_for_selector("[data-thanks]")
     assert "place is reserved" in await page.locator(".next").inner_text()
@@ -264,7 +264,7 @@ async def test_an_anonymous_story(visit: Visit, world: World) -> None:
     page = visit.page
     await visit.goto(world.page("story_collection", "?lang=en"))
     await page.get_by_label("First name", exact=True).fill("Sam")
-    await page.get_by_label("E-mail address").fill("sam.story@example.net")
+    await page.get_by_label("E-mail address", exact=True).fill("sam.story@example.net")
     await page.get_by_label("Title of your story").fill("Seven years to a name")
     await page.locator("#body").fill("It took seven years and eleven doctors.")
     await page.get_by_label("no name (anonymous)").check()
@@ -280,7 +280,7 @@ async def test_a_share_is_recorded_and_the_share_links_follow(visit: Visit, worl
     page = visit.page
     await visit.goto(world.page("share", "?lang=en"))  # the campaign is in Spanish; the page in English
     await page.get_by_label("First name").fill("Noor")
-    await page.get_by_label("E-mail address").fill("noor.share@example.net")
+    await page.get_by_label("E-mail address", exact=True).fill("noor.share@example.net")
     await accessible(page, "share")
     await screenshots(page, "share")
     await page.get_by_role("button", name="Bluesky").click()
@@ -313,7 +313,7 @@ async def test_the_widget_on_an_allowed_site_and_refused_elsewhere(visit: Visit,
     await accessible(page, "widget")
     await screenshots(page, "widget")
     await form.get_by_label("First name").fill("Widget")
-    await form.get_by_label("E-mail address").fill("widget.signer@example.net")
+    await form.get_by_label("E-mail address", exact=True).fill("widget.signer@example.net")
     await form.locator("input[type=checkbox]").first.check()
     await form.locator("button[type=submit]").click()
     await page.locator(".campaign-widget .thanks").wait_for()
@@ -331,7 +331,7 @@ async def test_the_iframe_on_an_allowed_site_and_refused_elsewhere(visit: Visit,
     assert await frame.locator("h1").inner_text() == title
     await accessible(page, "iframe")
     await frame.get_by_label("First name").fill("Framed")
-    await frame.get_by_label("E-mail address").fill("framed.signer@example.net")
+    await frame.get_by_label("E-mail address", exact=True).fill("framed.signer@example.net")
     await frame.locator("button.primary").click()
     await frame.locator("[data-thanks]").wait_for()  # the form works inside the frame (no cookie needed)
 

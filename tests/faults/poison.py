@@ -72,6 +72,24 @@ def envelope(event_type: str, data: dict[str, Any], *, event_id: str) -> dict[st
     }
 
 
+# Valid payloads of consumed types the fault stream never produces (see `poisons_for`).
+MADE_UP: dict[str, Any] = {
+    "notifications.letter.failed": lambda: {
+        "campaign_id": str(uuid.uuid4()),
+        "target_id": str(uuid.uuid4()),
+        "letter_id": str(uuid.uuid4()),
+        "reason": "smtp_refused",
+        "final": True,
+    },
+    "notifications.letter.sent": lambda: {
+        "campaign_id": str(uuid.uuid4()),
+        "target_id": str(uuid.uuid4()),
+        "letter_id": str(uuid.uuid4()),
+        "sent_at": "2026-01-01T00:00:00Z",
+    },
+}
+
+
 def wrong_shape(data: dict[str, Any]) -> dict[str, Any]:
     return {field: {"not": ["what", "the", "schema", "says"]} for field in data} or {"x": []}
 
@@ -96,7 +114,12 @@ async def poisons_for(bootstrap: str) -> tuple[list[Poison], dict[str, Any]]:
         unknown = envelope("poison.never.heard_of", {"tag": tag}, event_id=f"poison-unknown-{uuid.uuid4()}")
         poisons.append(Poison(group, topic, "unknown-type", key, json.dumps(unknown).encode()))
         sample = next((s for s in samples[topic] if s.get("type") in types), None)
-        assert sample is not None, f"no event of {sorted(types)} on {topic} to model poison on"
+        if sample is None:
+            # The stream makes no event of these types (letters and petitions are not part of it): a
+            # valid one of the contract is made up instead.
+            made = next((t for t in sorted(types) if t in MADE_UP), None)
+            assert made is not None, f"no event of {sorted(types)} on {topic} to model poison on"
+            sample = envelope(made, MADE_UP[made](), event_id=f"poison-sample-{uuid.uuid4()}")
         wrong = envelope(
             sample["type"], wrong_shape(sample["data"]), event_id=f"poison-schema-{uuid.uuid4()}"
         )
