@@ -136,22 +136,14 @@ class DeliveryWorker:
         await self.sender.close()
 
     async def run(self) -> None:
-        watcher = asyncio.create_task(self.wakeup.watch())
+        poll = self.settings.delivery_poll_seconds
         try:
-            while True:
-                self.wakeup.clear()
-                try:
-                    wait = await self.deliver_due()
-                except Exception:
-                    log.exception("webhook delivery round failed; will retry")
-                    wait = self.settings.delivery_poll_seconds
-                await self.wakeup.wait(wait)
+            await self.wakeup.run_passes(self.deliver_due, poll=poll, what="webhook delivery round")
         finally:
-            watcher.cancel()
             running = list(self._running.values())
             for task in running:
                 task.cancel()  # each hands its message back (see `attempt`)
-            await asyncio.gather(watcher, *running, return_exceptions=True)
+            await asyncio.gather(*running, return_exceptions=True)
             if self._flusher is not None:
                 await asyncio.gather(self._flusher, return_exceptions=True)
 
@@ -176,10 +168,7 @@ class DeliveryWorker:
         if claimed:
             await self._start(claimed)
             return 0.0  # there may be more
-        scheduled = await self.repo.next_scheduled(MESSAGES, now)
-        if scheduled is None:
-            return poll
-        return min(poll, max(0.0, (scheduled - utcnow()).total_seconds()))
+        return await self.repo.seconds_until_due(MESSAGES, now, poll=poll)
 
     async def _start(self, claimed: list[Document]) -> None:
         by_endpoint: dict[UUID, list[Document]] = {}

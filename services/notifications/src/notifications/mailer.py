@@ -156,19 +156,8 @@ class Mailer:
         self.wakeup.signal(cause)
 
     async def run(self) -> None:
-        watcher = asyncio.create_task(self.wakeup.watch())
-        try:
-            while True:
-                self.wakeup.clear()
-                try:
-                    wait = await self.send_due()
-                except Exception:
-                    log.exception("sending e-mails failed; will retry")
-                    wait = self.settings.delivery_poll_seconds
-                await self.wakeup.wait(wait)
-        finally:
-            watcher.cancel()
-            await asyncio.gather(watcher, return_exceptions=True)
+        poll = self.settings.delivery_poll_seconds
+        await self.wakeup.run_passes(self.send_due, poll=poll, what="sending e-mails")
 
     async def send_due(self) -> float:
         """Send one batch of due e-mails; the seconds until more may be due."""
@@ -183,11 +172,7 @@ class Mailer:
         if batch:
             await self.send_batch(batch)
             return 0.0
-        scheduled = await self.repo.next_scheduled(EMAILS, now)
-        poll = self.settings.delivery_poll_seconds
-        if scheduled is None:
-            return poll
-        return min(poll, max(0.0, (scheduled - utcnow()).total_seconds()))
+        return await self.repo.seconds_until_due(EMAILS, now, poll=self.settings.delivery_poll_seconds)
 
     async def send_batch(self, docs: list[Document]) -> None:
         """Send `docs` over one SMTP connection, recording each one's outcome."""

@@ -11,7 +11,6 @@ a lease that expires and the mail is sent again with the same Message-ID (at-lea
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 import uuid
@@ -107,19 +106,8 @@ class DecisionMakerMailer:
         self.wakeup.signal(cause)
 
     async def run(self) -> None:
-        watcher = asyncio.create_task(self.wakeup.watch())
-        try:
-            while True:
-                self.wakeup.clear()
-                try:
-                    wait = await self.send_due()
-                except Exception:
-                    log.exception("sending mail to decision-makers failed; will retry")
-                    wait = self.settings.delivery_poll_seconds
-                await self.wakeup.wait(wait)
-        finally:
-            watcher.cancel()
-            await asyncio.gather(watcher, return_exceptions=True)
+        poll = self.settings.delivery_poll_seconds
+        await self.wakeup.run_passes(self.send_due, poll=poll, what="sending mail to decision-makers")
 
     async def send_due(self) -> float:
         """Send one batch of due mail; the seconds until more may be due."""
@@ -134,11 +122,7 @@ class DecisionMakerMailer:
         if batch:
             await self.send_batch(batch)
             return 0.0
-        scheduled = await self.repo.next_scheduled(OUTGOING, now)
-        poll = self.settings.delivery_poll_seconds
-        if scheduled is None:
-            return poll
-        return min(poll, max(0.0, (scheduled - self.clock()).total_seconds()))
+        return await self.repo.seconds_until_due(OUTGOING, now, poll=self.settings.delivery_poll_seconds)
 
     # ---- composing -----------------------------------------------------------------------------------
     async def _sender_name(self, unit: Document) -> str:

@@ -324,6 +324,17 @@ class Repository:
         )
         return None if doc is None else doc["next_attempt_at"]
 
+    async def seconds_until_due(self, collection: str, now: datetime, *, poll: float) -> float:
+        """How long a queue's worker may sleep: until its next scheduled item, at most `poll`.
+
+        `now` is the time its pass claimed at: an item that fell due since then is found, and the worker
+        sleeps at most the pass's own duration too long.
+        """
+        scheduled = await self.next_scheduled(collection, now)
+        if scheduled is None:
+            return poll
+        return min(poll, max(0.0, (scheduled - now).total_seconds()))
+
     async def release(
         self, ids: UUID | list[UUID], owner: str, next_attempt_at: datetime, *, collection: str = MESSAGES
     ) -> None:

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any
 
@@ -81,3 +81,23 @@ class Wakeup:
             except Exception:
                 log.warning("%s change stream unavailable; relying on polling for now", self.collection)
                 await asyncio.sleep(retry_seconds)
+
+    async def run_passes(self, step: Callable[[], Awaitable[float]], *, poll: float, what: str) -> None:
+        """The worker's loop until cancelled: look for work, then sleep until woken or the pass's wait.
+
+        `step` does one pass and returns the seconds until work may be due; a failing pass is logged
+        and retried after `poll`. The change stream on the queue runs beside the loop.
+        """
+        watcher = asyncio.create_task(self.watch())
+        try:
+            while True:
+                self.clear()
+                try:
+                    wait = await step()
+                except Exception:
+                    log.exception("%s failed; will retry", what)
+                    wait = poll
+                await self.wait(wait)
+        finally:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
