@@ -27,7 +27,7 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from common.contracts import topics
-from common.devstack import SERVICES, DevStack, DevStackSettings, ServiceSpec, _admin_password, _service_env
+from common.devstack import SERVICES, DevStack, DevStackSettings, ServiceSpec, admin_password, service_env
 from common.embedded import free_port, port_in_use, stop_process
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -126,7 +126,7 @@ class BenchStack:
 
     @property
     def admin_password(self) -> str:
-        return _admin_password(self.state)
+        return admin_password(self.state)
 
     def consumer_lag(self, groups: tuple[str, ...]) -> int:
         """Records the consumer groups have not committed yet, summed over their topics' partitions."""
@@ -171,7 +171,7 @@ class BenchStack:
         """A second campaigns API process (`python -m campaigns api`) on another port; its base URL."""
         port = free_port()
         settings = self.settings.model_copy(update={"campaigns_port": port})
-        env = _service_env(
+        env = service_env(
             ServiceSpec("campaigns", "campaigns_port"),
             settings,
             self.devstack.mongo.url,

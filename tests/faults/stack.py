@@ -18,7 +18,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from common.devstack import SERVICES, DevStackSettings, ServiceSpec, _admin_password, _service_env
+from common.devstack import SERVICES, DevStackSettings, ServiceSpec, admin_password, service_env
 from common.embedded import EmbeddedKafka, EmbeddedMongo, free_port, port_in_use, stop_process
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,8 +92,8 @@ class FaultStack:
 
     def _spawn(self, name: str) -> None:
         spec: ServiceSpec = self.specs[name]
-        password = _admin_password(self.state)
-        env = _service_env(spec, self.settings, self.mongo.url, self.kafka.bootstrap_servers, password)
+        password = admin_password(self.state)
+        env = service_env(spec, self.settings, self.mongo.url, self.kafka.bootstrap_servers, password)
         env.update(self.extra_env)
         with self.log_path.open("ab") as log:
             self.services[name] = subprocess.Popen(

@@ -108,7 +108,8 @@ def _acquire_lock(state_dir: Path) -> IO[str]:
     return handle
 
 
-def _admin_password(state_dir: Path) -> str:
+def admin_password(state_dir: Path) -> str:
+    """The first platform admin's password of a stack kept in `state_dir` (made once, readable by its owner)."""
     path = state_dir / "admin-password"
     if not path.exists():
         path.write_text(secrets.token_urlsafe(18))
@@ -131,9 +132,10 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], name: str, timeout: 
     raise RuntimeError(f"{name} was not ready at {url} within {timeout}s")
 
 
-def _service_env(
+def service_env(
     spec: ServiceSpec, settings: DevStackSettings, mongo_url: str, kafka: str, password: str
 ) -> dict[str, str]:
+    """The environment a service process of the dev stack runs with (also used by the bench and faults)."""
     prefix = spec.name.upper() + "_"
     port = getattr(settings, spec.port_field)
     identity = f"http://127.0.0.1:{settings.identity_port}"
@@ -319,7 +321,7 @@ class DevStack:
         for note in self.clean_stale_state():
             say(note)
         self._check_ports()
-        self._password = _admin_password(self.state)
+        self._password = admin_password(self.state)
         say(
             f"starting MongoDB on 127.0.0.1:{self.settings.mongo_port} and Kafka on 127.0.0.1:{self.settings.kafka_port}"
         )
@@ -342,7 +344,7 @@ class DevStack:
         self._banner()
 
     def _spawn(self, spec: ServiceSpec) -> subprocess.Popen[bytes]:
-        env = _service_env(spec, self.settings, self.mongo.url, self.kafka.bootstrap_servers, self._password)
+        env = service_env(spec, self.settings, self.mongo.url, self.kafka.bootstrap_servers, self._password)
         process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [sys.executable, "-m", spec.name, "serve"],
             env=env,

@@ -42,6 +42,17 @@ class Projection:
 
 # Projections whose consumer only keeps the read model (or whose effects are idempotent on a replay). The
 # notifications consumers that deliver webhooks and e-mails and the campaigns aggregator are not projections.
+def _access(service: str) -> Projection:
+    """Every service but identity projects identity's memberships, API clients and organizations' status."""
+    return Projection(
+        service,
+        "access",
+        f"{service}-access",
+        (MEMBERSHIPS, CLIENTS, ORGS),
+        "memberships, API clients, org status",
+    )
+
+
 PROJECTIONS = {
     ("coalition", "organizations"): Projection(
         "coalition",
@@ -50,13 +61,6 @@ PROJECTIONS = {
         ("organizations",),
         "identity's organizations",
     ),
-    ("coalition", "access"): Projection(
-        "coalition",
-        "access",
-        "coalition-access",
-        (MEMBERSHIPS, CLIENTS, ORGS),
-        "memberships, API clients, org status",
-    ),
     ("campaigns", "coalitions"): Projection(
         "campaigns",
         "coalitions",
@@ -64,20 +68,7 @@ PROJECTIONS = {
         ("coalitions", "memberships"),
         "coalitions and their members",
     ),
-    ("campaigns", "access"): Projection(
-        "campaigns",
-        "access",
-        "campaigns-access",
-        (MEMBERSHIPS, CLIENTS, ORGS),
-        "memberships, API clients, org status",
-    ),
-    ("notifications", "access"): Projection(
-        "notifications",
-        "access",
-        "notifications-access",
-        (MEMBERSHIPS, CLIENTS, ORGS),
-        "memberships, API clients, org status",
-    ),
+    **{(service, "access"): _access(service) for service in ("coalition", "campaigns", "notifications")},
 }
 
 

@@ -4,14 +4,10 @@ event, on every authenticated route; not when the token expires."""
 
 from __future__ import annotations
 
-import importlib.util
 import logging
-import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
@@ -20,10 +16,21 @@ from advocacy_world import COALITION_READS, STAGES, stage_coalition
 from campaigns_world import DETAILS, CampaignsWorld, goal
 from coalition_world import Org
 from fastapi import FastAPI
-from identity_api import IdentityApi, bearer
+from identity_api import IdentityApi
 from targets_world import BRUSSELS, as_json, imported, target_csv
 
-from common.testing.access import IdentityActions, authenticated_routes, call, client_status_is, role_is
+from common.testing.access import (
+    Call,
+    IdentityActions,
+    Seen,
+    authenticated_routes,
+    call,
+    client_status_is,
+    role_is,
+    seen_all,
+    sibling_module,
+    swept_params,
+)
 
 log = logging.getLogger(__name__)
 SCOPES = ["campaigns:read", "campaigns:write"]
@@ -115,22 +122,12 @@ async def test_a_demoted_organizer_no_longer_manages_campaigns(cw: CampaignsWorl
 # tables, which know how to call every route; a guard fails when a route is neither swept nor classified.
 
 
-def _sibling(name: str) -> ModuleType:
-    """A test module next to this one, loaded from its file (its route tables are reused here)."""
-    path = Path(__file__).with_name(f"{name}.py")
-    module_name = f"_campaigns_revocation_{name}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module  # dataclasses look their module up while it is being executed
-    spec.loader.exec_module(module)
-    return module
+def _call(method: str, path: str, params: dict[str, str] | None, body: Any) -> Call:
+    """A Call from the (method, path, params, body) the tenant-isolation tables and stages make."""
+    return Call(method, path, body=body, params=params)
 
 
-TABLES: Any = _sibling("test_tenant_isolation")
+TABLES: Any = sibling_module(__file__, "test_tenant_isolation", "campaigns_revocation")
 MANAGE: dict[str, Any] = TABLES.MANAGE
 READ: dict[str, Any] = TABLES.READ
 CONTACTS: dict[str, Any] = TABLES.CONTACTS
@@ -211,42 +208,6 @@ DEMOTION_KEEPS: dict[Key, str] = {
 # Routes found not refused after the revocation (real gaps): key -> what happens. Empty: none found.
 GAPS: dict[Key, str] = {}
 STORY_BODY = "It took five years and four specialists to find out."
-
-
-@dataclass(frozen=True)
-class Call:
-    method: str
-    path: str
-    params: dict[str, str] | None = None
-    body: Any = None
-
-    async def send(self, http: httpx.AsyncClient, token: str) -> httpx.Response:
-        return await http.request(
-            self.method, self.path, params=self.params, json=self.body, headers=bearer(token)
-        )
-
-
-@dataclass(frozen=True)
-class Seen:
-    """What one request got back."""
-
-    status: int
-    problem: bool
-    text: str
-
-    @classmethod
-    def of(cls, response: httpx.Response) -> Seen:
-        problem = response.headers.get("content-type", "").startswith("application/problem+json")
-        return cls(response.status_code, problem, response.text[:400])
-
-    @property
-    def allowed(self) -> bool:
-        """Served (2xx): the request is valid, so the route exercised the caller's role and passed it."""
-        return 200 <= self.status < 300
-
-    @property
-    def refused(self) -> bool:
-        return self.status in (403, 404) and self.problem
 
 
 @dataclass
@@ -343,10 +304,10 @@ class Matrix:
             need = MANAGED[name]
             if need == "delivered petition":
                 ids = await self.delivered_petition()
-                calls[attempt.key] = Call(*attempt.request(**ids, organization_id=acting))
+                calls[attempt.key] = _call(*attempt.request(**ids, organization_id=acting))
                 continue
             if need in STAGES:
-                calls[attempt.key] = Call(*await STAGES[need](self.world, self.acting))
+                calls[attempt.key] = _call(*await STAGES[need](self.world, self.acting))
                 continue
             if need in ("draft", "active", "paused"):
                 ids = {"campaign_id": await self.campaign(need), "story_id": str(uuid.uuid4())}
@@ -355,14 +316,14 @@ class Matrix:
             else:
                 story = next(submitted) if need == "submitted" else stories[need]
                 ids = {"campaign_id": collection, "story_id": story}
-            calls[attempt.key] = Call(*attempt.request(**ids, organization_id=acting))
+            calls[attempt.key] = _call(*attempt.request(**ids, organization_id=acting))
         for attempt in (*READ.values(), *CONTACTS.values()):
-            calls[attempt.key] = Call(
+            calls[attempt.key] = _call(
                 *attempt.request(campaign_id=collection, story_id=str(uuid.uuid4()), organization_id=acting)
             )
         for name, attempt in ADOPTIONS.items():
             campaign_id = await self.coalition_campaign(ADOPTED[name])
-            calls[attempt.key] = Call(
+            calls[attempt.key] = _call(
                 *attempt.request(campaign_id=campaign_id, story_id=str(uuid.uuid4()), organization_id=acting)
             )
         calls[CREATE] = Call(
@@ -381,7 +342,7 @@ class Matrix:
         calls[ERASE] = Call("DELETE", f"/v1/organizations/{acting}/supporters/{supporter_id}")
         calls.update(await self.directory_calls())
         for key, staged in (await stage_coalition(self.world, self.acting)).items():
-            calls[key] = Call(*staged)
+            calls[key] = _call(*staged)
         return calls
 
 
@@ -394,11 +355,11 @@ async def _sweep(
     before_calls, after_calls = await matrix.stage(), await matrix.stage()
     assert set(before_calls) == SWEPT
 
-    before = {k: Seen.of(await c.send(world.campaigns, person.token)) for k, c in before_calls.items()}
+    before = await seen_all(world.campaigns, person.token, before_calls)
     await revoke(person.id)
     took = await role_is(app, person.id, acting.id, role_after)
     log.warning("campaigns: the %s was consumed %.3fs after identity answered", who, took)
-    after = {k: Seen.of(await c.send(world.campaigns, person.token)) for k, c in after_calls.items()}
+    after = await seen_all(world.campaigns, person.token, after_calls)
     return before, after
 
 
@@ -438,17 +399,6 @@ async def demotion(matrix: Matrix) -> tuple[dict[Key, Seen], dict[Key, Seen]]:
     return await _sweep(matrix, "demotion", demote, DEMOTED_TO)
 
 
-def _params(keys: set[Key]) -> list[Any]:
-    return [
-        pytest.param(
-            key,
-            id=f"{key[0]} {key[1]}",
-            marks=[pytest.mark.xfail(strict=True, reason=GAPS[key])] if key in GAPS else [],
-        )
-        for key in sorted(keys, key=lambda k: (k[1], k[0]))
-    ]
-
-
 def test_every_authenticated_route_is_swept_or_classified(campaigns_app: FastAPI) -> None:
     routes = {(r.method, r.path) for r in authenticated_routes(campaigns_app)}
 
@@ -463,7 +413,7 @@ def test_every_authenticated_route_is_swept_or_classified(campaigns_app: FastAPI
     )
 
 
-@pytest.mark.parametrize("key", _params(SWEPT))
+@pytest.mark.parametrize("key", swept_params(SWEPT, GAPS))
 async def test_a_removed_admins_earlier_token_is_refused_on_every_route(
     removal: tuple[dict[Key, Seen], dict[Key, Seen]], key: Key
 ) -> None:
@@ -473,7 +423,7 @@ async def test_a_removed_admins_earlier_token_is_refused_on_every_route(
     assert after.refused, f"after the removal was consumed the token must be refused: {after}"
 
 
-@pytest.mark.parametrize("key", _params(SWEPT - set(DEMOTION_KEEPS)))
+@pytest.mark.parametrize("key", swept_params(SWEPT - set(DEMOTION_KEEPS), GAPS))
 async def test_a_demoted_admins_earlier_token_is_refused_what_organizers_do(
     demotion: tuple[dict[Key, Seen], dict[Key, Seen]], key: Key
 ) -> None:
@@ -483,7 +433,7 @@ async def test_a_demoted_admins_earlier_token_is_refused_what_organizers_do(
     assert after.refused, f"after the demotion was consumed the token must be refused: {after}"
 
 
-@pytest.mark.parametrize("key", _params(set(DEMOTION_KEEPS)))
+@pytest.mark.parametrize("key", swept_params(set(DEMOTION_KEEPS), GAPS))
 async def test_a_demoted_admin_keeps_what_any_member_does(
     demotion: tuple[dict[Key, Seen], dict[Key, Seen]], key: Key
 ) -> None:

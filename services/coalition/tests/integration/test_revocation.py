@@ -4,23 +4,30 @@ event, on every authenticated route; not when the token expires."""
 
 from __future__ import annotations
 
-import importlib.util
 import logging
-import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
 import pytest
 from coalition_world import CoalitionWorld, Org
 from fastapi import FastAPI
-from identity_api import IdentityApi, bearer
+from identity_api import IdentityApi
 
-from common.testing.access import IdentityActions, authenticated_routes, call, client_status_is, role_is
+from common.testing.access import (
+    Call,
+    IdentityActions,
+    Seen,
+    authenticated_routes,
+    call,
+    client_status_is,
+    role_is,
+    seen_all,
+    sibling_module,
+    swept_params,
+)
 
 log = logging.getLogger(__name__)
 SCOPES = ["coalitions:read", "coalitions:write"]
@@ -111,22 +118,7 @@ async def test_a_demoted_admin_is_refused_what_admins_do(world: CoalitionWorld) 
 # guard fails when a route is neither swept nor classified.
 
 
-def _sibling(name: str) -> ModuleType:
-    """A test module next to this one, loaded from its file (its route tables are reused here)."""
-    path = Path(__file__).with_name(f"{name}.py")
-    module_name = f"_coalition_revocation_{name}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module  # dataclasses look their module up while it is being executed
-    spec.loader.exec_module(module)
-    return module
-
-
-TABLES: Any = _sibling("test_tenant_isolation")
+TABLES: Any = sibling_module(__file__, "test_tenant_isolation", "coalition_revocation")
 MANAGE: dict[str, Any] = TABLES.MANAGE
 FOR_ITSELF: dict[str, Any] = TABLES.FOR_ITSELF
 READ: dict[str, Any] = TABLES.READ
@@ -174,39 +166,6 @@ DEMOTION_KEEPS: dict[Key, str] = {
 }
 # Routes found not refused after the revocation (real gaps): key -> what happens. Empty: none found.
 GAPS: dict[Key, str] = {}
-
-
-@dataclass(frozen=True)
-class Call:
-    method: str
-    path: str
-    body: Any = None
-
-    async def send(self, http: httpx.AsyncClient, token: str) -> httpx.Response:
-        return await http.request(self.method, self.path, json=self.body, headers=bearer(token))
-
-
-@dataclass(frozen=True)
-class Seen:
-    """What one request got back."""
-
-    status: int
-    problem: bool
-    text: str
-
-    @classmethod
-    def of(cls, response: httpx.Response, *, limit: int | None = 400) -> Seen:
-        problem = response.headers.get("content-type", "").startswith("application/problem+json")
-        return cls(response.status_code, problem, response.text[:limit])
-
-    @property
-    def allowed(self) -> bool:
-        """Served (2xx): the request is valid, so the route exercised the caller's role and passed it."""
-        return 200 <= self.status < 300
-
-    @property
-    def refused(self) -> bool:
-        return self.status in (403, 404) and self.problem
 
 
 @dataclass
@@ -301,12 +260,12 @@ async def _sweep(
     assert set(before_calls) == SWEPT
     listed = f"/v1/organizations/{acting.id}/coalitions"
 
-    before = {key: Seen.of(await call.send(world.http, person.token)) for key, call in before_calls.items()}
+    before = await seen_all(world.http, person.token, before_calls)
     listed_before = Seen.of(await world.http.get(listed, headers=person.headers), limit=None)
     await revoke(person.id)
     took = await role_is(world.app, person.id, acting.id, role_after)
     log.warning("coalition: the %s was consumed %.3fs after identity answered", who, took)
-    after = {key: Seen.of(await call.send(world.http, person.token)) for key, call in after_calls.items()}
+    after = await seen_all(world.http, person.token, after_calls)
     listed_after = Seen.of(await world.http.get(listed, headers=person.headers), limit=None)
     return Outcome(before, after, (listed_before, before_private), (listed_after, after_private))
 
@@ -340,17 +299,6 @@ async def demotion(matrix: Matrix) -> Outcome:
     return await _sweep(matrix, "demotion", demote, DEMOTED_TO)
 
 
-def _params(keys: set[Key]) -> list[Any]:
-    return [
-        pytest.param(
-            key,
-            id=f"{key[0]} {key[1]}",
-            marks=[pytest.mark.xfail(strict=True, reason=GAPS[key])] if key in GAPS else [],
-        )
-        for key in sorted(keys, key=lambda k: (k[1], k[0]))
-    ]
-
-
 def test_every_authenticated_route_is_swept_or_classified(coalition_app: FastAPI) -> None:
     routes = {(r.method, r.path) for r in authenticated_routes(coalition_app)}
 
@@ -365,7 +313,7 @@ def test_every_authenticated_route_is_swept_or_classified(coalition_app: FastAPI
     )
 
 
-@pytest.mark.parametrize("key", _params(SWEPT))
+@pytest.mark.parametrize("key", swept_params(SWEPT, GAPS))
 async def test_a_removed_admins_earlier_token_is_refused_on_every_route(removal: Outcome, key: Key) -> None:
     before, after = removal.before[key], removal.after[key]
 
@@ -373,7 +321,7 @@ async def test_a_removed_admins_earlier_token_is_refused_on_every_route(removal:
     assert after.refused, f"after the removal was consumed the token must be refused: {after}"
 
 
-@pytest.mark.parametrize("key", _params(SWEPT - set(DEMOTION_KEEPS)))
+@pytest.mark.parametrize("key", swept_params(SWEPT - set(DEMOTION_KEEPS), GAPS))
 async def test_a_demoted_admins_earlier_token_is_refused_what_admins_do(demotion: Outcome, key: Key) -> None:
     before, after = demotion.before[key], demotion.after[key]
 
@@ -381,7 +329,7 @@ async def test_a_demoted_admins_earlier_token_is_refused_what_admins_do(demotion
     assert after.refused, f"after the demotion was consumed the token must be refused: {after}"
 
 
-@pytest.mark.parametrize("key", _params(set(DEMOTION_KEEPS)))
+@pytest.mark.parametrize("key", swept_params(set(DEMOTION_KEEPS), GAPS))
 async def test_a_demoted_admin_keeps_what_any_member_does(demotion: Outcome, key: Key) -> None:
     before, after = demotion.before[key], demotion.after[key]
 

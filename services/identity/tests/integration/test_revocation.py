@@ -19,7 +19,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi import routing as fastapi_routing
-from identity_api import IdentityApi, Person, bearer
+from identity_api import IdentityApi, Person
+
+from common.testing.access import Call, Seen, seen_all, swept_params
 
 Key = tuple[str, str]
 ORG = "/v1/organizations/{org_id}"
@@ -62,37 +64,6 @@ DEMOTION_KEEPS: dict[Key, str] = {
     ("GET", MEMBERS): "every member reads the members and their roles",
     ("GET", DISCLOSURES): "every member reads the organization's funding declaration",
 }
-
-
-@dataclass(frozen=True)
-class Seen:
-    status: int
-    problem: bool
-    text: str
-
-    @classmethod
-    def of(cls, response: httpx.Response) -> Seen:
-        problem = response.headers.get("content-type", "").startswith("application/problem+json")
-        return cls(response.status_code, problem, response.text[:400])
-
-    @property
-    def allowed(self) -> bool:
-        """Served (2xx): the request is valid, so the route exercised the caller's role and passed it."""
-        return 200 <= self.status < 300
-
-    @property
-    def refused(self) -> bool:
-        return self.status in (403, 404) and self.problem
-
-
-@dataclass(frozen=True)
-class Call:
-    method: str
-    path: str
-    body: Any = None
-
-    async def send(self, http: httpx.AsyncClient, token: str) -> httpx.Response:
-        return await http.request(self.method, self.path, json=self.body, headers=bearer(token))
 
 
 @dataclass
@@ -187,24 +158,20 @@ async def outcome(http: httpx.AsyncClient) -> Outcome:
     await api.relogin(person)  # a token naming all three organizations
     token = person.token
 
-    before = {k: Seen.of(await c.send(http, token)) for k, c in first.calls.items()}
+    before = await seen_all(http, token, first.calls)
     removed = await http.delete(
         f"/v1/organizations/{second.org_id}/members/{person.id}", headers=second.founder.headers
     )
     assert removed.status_code == 204, removed.text
-    after_removal = {k: Seen.of(await c.send(http, token)) for k, c in second.calls.items()}
+    after_removal = await seen_all(http, token, second.calls)
     demoted = await http.patch(
         f"/v1/organizations/{third.org_id}/members/{person.id}",
         json={"role": DEMOTED_TO},
         headers=third.founder.headers,
     )
     assert demoted.status_code == 200, demoted.text
-    after_demotion = {k: Seen.of(await c.send(http, token)) for k, c in third.calls.items()}
+    after_demotion = await seen_all(http, token, third.calls)
     return Outcome(before, after_removal, after_demotion)
-
-
-def _params(keys: set[Key]) -> list[Any]:
-    return [pytest.param(k, id=f"{k[0]} {k[1]}") for k in sorted(keys, key=lambda k: (k[1], k[0]))]
 
 
 def test_every_organization_route_is_swept_or_classified(identity_app: FastAPI) -> None:
@@ -219,7 +186,7 @@ def test_every_organization_route_is_swept_or_classified(identity_app: FastAPI) 
     )
 
 
-@pytest.mark.parametrize("key", _params(SWEPT))
+@pytest.mark.parametrize("key", swept_params(SWEPT))
 async def test_a_removed_owners_earlier_token_is_refused_at_once(outcome: Outcome, key: Key) -> None:
     before, after = outcome.before[key], outcome.removed[key]
 
@@ -227,7 +194,7 @@ async def test_a_removed_owners_earlier_token_is_refused_at_once(outcome: Outcom
     assert after.refused, f"right after the removal the token must be refused: {after}"
 
 
-@pytest.mark.parametrize("key", _params(SWEPT - set(DEMOTION_KEEPS)))
+@pytest.mark.parametrize("key", swept_params(SWEPT - set(DEMOTION_KEEPS)))
 async def test_a_demoted_owners_earlier_token_is_refused_at_once(outcome: Outcome, key: Key) -> None:
     before, after = outcome.before[key], outcome.demoted[key]
 
@@ -235,7 +202,7 @@ async def test_a_demoted_owners_earlier_token_is_refused_at_once(outcome: Outcom
     assert after.refused, f"right after the demotion the token must be refused: {after}"
 
 
-@pytest.mark.parametrize("key", _params(set(DEMOTION_KEEPS)))
+@pytest.mark.parametrize("key", swept_params(set(DEMOTION_KEEPS)))
 async def test_a_demoted_owner_keeps_what_every_member_does(outcome: Outcome, key: Key) -> None:
     before, after = outcome.before[key], outcome.demoted[key]
 

@@ -8,18 +8,26 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import pytest
-from identity_api import Person, bearer
+from identity_api import Person
 from notifications_world import NotificationsWorld, Org
 
 from common.contracts import campaigns as camp
 from common.events import CloudEvent
-from common.testing.access import IdentityActions, authenticated_routes, call, client_status_is, role_is
+from common.testing.access import (
+    Call,
+    IdentityActions,
+    Seen,
+    authenticated_routes,
+    call,
+    client_status_is,
+    role_is,
+    seen_all,
+    swept_params,
+)
 from eventually import eventually
 
 log = logging.getLogger(__name__)
@@ -279,39 +287,6 @@ DEMOTED_TO = "organizer"  # just below admin, which every swept route needs
 GAPS: dict[Key, str] = {}
 
 
-@dataclass(frozen=True)
-class Call:
-    method: str
-    path: str
-    body: Any = None
-
-    async def send(self, http: httpx.AsyncClient, token: str) -> httpx.Response:
-        return await http.request(self.method, self.path, json=self.body, headers=bearer(token))
-
-
-@dataclass(frozen=True)
-class Seen:
-    """What one request got back."""
-
-    status: int
-    problem: bool
-    text: str
-
-    @classmethod
-    def of(cls, response: httpx.Response) -> Seen:
-        problem = response.headers.get("content-type", "").startswith("application/problem+json")
-        return cls(response.status_code, problem, response.text[:400])
-
-    @property
-    def allowed(self) -> bool:
-        """Served (2xx): the request is valid, so the route exercised the caller's role and passed it."""
-        return 200 <= self.status < 300
-
-    @property
-    def refused(self) -> bool:
-        return self.status in (403, 404) and self.problem
-
-
 async def _stage(world: NotificationsWorld, org: Org) -> dict[Key, Call]:
     """A valid request for every swept route: an endpoint of the organization with a delivered message,
     and another endpoint to delete."""
@@ -341,11 +316,11 @@ async def _sweep(
     person = await _second_admin(world, org, who)
     before_calls, after_calls = await _stage(world, org), await _stage(world, org)
 
-    before = {k: Seen.of(await c.send(world.http, person.token)) for k, c in before_calls.items()}
+    before = await seen_all(world.http, person.token, before_calls)
     await revoke(org, person.id)
     took = await role_is(app, person.id, org.id, role_after)
     log.warning("notifications: the %s was consumed %.3fs after identity answered", who, took)
-    after = {k: Seen.of(await c.send(world.http, person.token)) for k, c in after_calls.items()}
+    after = await seen_all(world.http, person.token, after_calls)
     return before, after
 
 
@@ -365,17 +340,6 @@ async def demotion(world_for_module: NotificationsWorld) -> tuple[dict[Key, Seen
     return await _sweep(world_for_module, "demotion", demote, DEMOTED_TO)
 
 
-def _params(keys: set[Key]) -> list[Any]:
-    return [
-        pytest.param(
-            key,
-            id=f"{key[0]} {key[1]}",
-            marks=[pytest.mark.xfail(strict=True, reason=GAPS[key])] if key in GAPS else [],
-        )
-        for key in sorted(keys, key=lambda k: (k[1], k[0]))
-    ]
-
-
 def test_every_authenticated_route_is_swept_or_classified(world_for_module: NotificationsWorld) -> None:
     app = world_for_module.stack.app
     assert app is not None
@@ -389,7 +353,7 @@ def test_every_authenticated_route_is_swept_or_classified(world_for_module: Noti
     )
 
 
-@pytest.mark.parametrize("key", _params(SWEPT))
+@pytest.mark.parametrize("key", swept_params(SWEPT, GAPS))
 async def test_a_removed_admins_earlier_token_is_refused_on_every_webhook_route(
     removal: tuple[dict[Key, Seen], dict[Key, Seen]], key: Key
 ) -> None:
@@ -399,7 +363,7 @@ async def test_a_removed_admins_earlier_token_is_refused_on_every_webhook_route(
     assert after.refused, f"after the removal was consumed the token must be refused: {after}"
 
 
-@pytest.mark.parametrize("key", _params(SWEPT))
+@pytest.mark.parametrize("key", swept_params(SWEPT, GAPS))
 async def test_a_demoted_admins_earlier_token_is_refused_on_every_webhook_route(
     demotion: tuple[dict[Key, Seen], dict[Key, Seen]], key: Key
 ) -> None:

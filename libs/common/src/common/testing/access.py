@@ -1,17 +1,23 @@
-"""Test helpers for access revocation: the authenticated routes of an app, and waiting for the projection."""
+"""Test helpers for access revocation: the authenticated routes of an app, waiting for the projection, and
+the sweep (a valid request per route, sent with a token before and after its holder lost access)."""
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import re
+import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 from uuid import UUID
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from fastapi import routing as fastapi_routing
 from fastapi.dependencies.models import Dependant
@@ -146,3 +152,83 @@ class IdentityActions:
             f"/v1/organizations/{org_id}/members/{user_id}", json={"role": role}, headers=admin_headers
         )
         assert changed.status_code == 200, changed.text
+
+
+# ---- the sweep -------------------------------------------------------------------------------------------
+
+Key = tuple[str, str]  # (method, route)
+
+
+@dataclass(frozen=True)
+class Call:
+    """A valid request to one route (so that only the caller's access decides its answer)."""
+
+    method: str
+    path: str
+    body: Any = None
+    params: dict[str, str] | None = None
+
+    async def send(self, http: httpx.AsyncClient, token: str) -> httpx.Response:
+        return await http.request(
+            self.method,
+            self.path,
+            params=self.params,
+            json=self.body,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What one request got back."""
+
+    status: int
+    problem: bool
+    text: str
+
+    @classmethod
+    def of(cls, response: httpx.Response, *, limit: int | None = 400) -> Seen:
+        problem = response.headers.get("content-type", "").startswith("application/problem+json")
+        return cls(response.status_code, problem, response.text[:limit])
+
+    @property
+    def allowed(self) -> bool:
+        """Served (2xx): the request is valid, so the route exercised the caller's role and passed it."""
+        return 200 <= self.status < 300
+
+    @property
+    def refused(self) -> bool:
+        return self.status in (403, 404) and self.problem
+
+
+async def seen_all(http: httpx.AsyncClient, token: str, calls: Mapping[Key, Call]) -> dict[Key, Seen]:
+    """Every call sent with `token`, one after another, and what each got back."""
+    return {key: Seen.of(await c.send(http, token)) for key, c in calls.items()}
+
+
+def swept_params(keys: Iterable[Key], gaps: Mapping[Key, str] | None = None) -> list[Any]:
+    """pytest parameters of swept routes, sorted by path; a known gap is a strict xfail with its reason."""
+    gaps = gaps or {}
+    return [
+        pytest.param(
+            key,
+            id=f"{key[0]} {key[1]}",
+            marks=[pytest.mark.xfail(strict=True, reason=gaps[key])] if key in gaps else [],
+        )
+        for key in sorted(keys, key=lambda k: (k[1], k[0]))
+    ]
+
+
+def sibling_module(test_file: str, name: str, prefix: str) -> ModuleType:
+    """The test module `name` beside `test_file`, loaded from its file (to reuse its route tables)."""
+    path = Path(test_file).with_name(f"{name}.py")
+    module_name = f"_{prefix}_{name}"
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # dataclasses look their module up while it is being executed
+    spec.loader.exec_module(module)
+    return module

@@ -19,12 +19,16 @@ from pydantic import (
 
 from campaigns.domain.campaigns import ActionKind, CampaignKind, CampaignStatus, GoalMetric
 from campaigns.domain.details import (
+    Ask,
     DecisionMaker,
     EventDetails,
     LetterDetails,
+    Message,
     PetitionDetails,
+    Place,
     ShareDetails,
     StoryCollectionDetails,
+    Text,
 )
 from campaigns.domain.supporters import ConsentPurpose, NameForm
 from common.contracts.campaigns import OrganizationDisclosure
@@ -78,37 +82,16 @@ class TranslationIn(Strict):
 
     title: Title | None = None
     summary: Summary | None = None
-    text: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000), MULTI_LINE]
-        | None
-    ) = Field(None, description="Petition: the text")
+    text: Text | None = Field(None, description="Petition: the text")
     target: DecisionMaker | None = Field(None, description="Petition: the decision-maker")
     subject: Title | None = Field(None, description="Letter: the subject")
-    body_template: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000), MULTI_LINE]
-        | None
-    ) = Field(None, description="Letter: the letter")
-    ask: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), ONE_LINE]
-        | None
-    ) = Field(None, description="Letter: the ask")
-    description: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000), MULTI_LINE]
-        | None
-    ) = Field(None, description="Event: what happens")
-    place: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), ONE_LINE]
-        | None
-    ) = Field(None, description="Event: the place")
-    prompt: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000), MULTI_LINE]
-        | None
-    ) = Field(None, description="Story collection: the prompt")
+    body_template: Text | None = Field(None, description="Letter: the letter")
+    ask: Ask | None = Field(None, description="Letter: the ask")
+    description: Text | None = Field(None, description="Event: what happens")
+    place: Place | None = Field(None, description="Event: the place")
+    prompt: Text | None = Field(None, description="Story collection: the prompt")
     consent_text: ConsentText | None = Field(None, description="Story collection: the consent to publication")
-    message: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000), MULTI_LINE]
-        | None
-    ) = Field(None, description="Share: the message")
+    message: Message | None = Field(None, description="Share: the message")
     consent_texts: dict[ConsentPurpose, ConsentText] = Field(
         default_factory=dict, description="The consent texts in this language (each gets its own version)"
     )
@@ -403,10 +386,7 @@ class SignatureIn(_ActionIn):
 
 class LetterIn(_ActionIn):
     subject: Title | None = Field(None, description="Personalised subject, when the campaign allows it")
-    body: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20_000), MULTI_LINE]
-        | None
-    ) = None
+    body: Text | None = None
 
 
 class RsvpIn(_ActionIn):
