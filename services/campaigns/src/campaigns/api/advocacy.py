@@ -3,6 +3,7 @@ public ones: an attendee's report-back link and a published impact report."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
@@ -211,120 +212,107 @@ def measurement_read(goal: OutcomeGoal, doc: Document) -> MeasurementRead:
     )
 
 
-@router.post(
-    CAMPAIGN + "/outcome-goals",
-    status_code=status.HTTP_201_CREATED,
-    response_model=OutcomeGoalRead,
-    summary="Set an outcome goal: an indicator measured outside the platform (managers)",
+async def campaign_goal_owner(campaign_id: UUID) -> GoalOwner:
+    return GoalOwner(campaign_id=campaign_id)
+
+
+async def coalition_goal_owner(coalition_id: UUID) -> GoalOwner:
+    return GoalOwner(coalition_id=coalition_id)
+
+
+def _outcome_goal_routes(
+    prefix: str,
+    owner_of: Callable[..., Awaitable[GoalOwner]],
+    whose: str,
+    summaries: tuple[str, str, str, str],
+) -> None:
+    """The four outcome-goal routes of a campaign's or a coalition's goals: set, list, measure, judge.
+
+    `owner_of` reads the owner from the path; `whose` ("campaign" or "coalition") names the handlers
+    (and so the OpenAPI operations).
+    """
+    # A default rather than an Annotated alias: annotations here are strings, resolved in module scope.
+    owned = Depends(owner_of)
+    goals = prefix + "/outcome-goals"
+    create_summary, list_summary, measure_summary, judge_summary = summaries
+
+    async def create(
+        *, owner: GoalOwner = owned, body: OutcomeGoalIn, principal: CurrentPrincipal, service: ServiceDep
+    ) -> OutcomeGoalRead:
+        return goal_read(await service.create_outcome_goal(principal=principal, owner=owner, new=body))
+
+    async def listed(
+        *, owner: GoalOwner = owned, principal: CurrentPrincipal, service: ServiceDep
+    ) -> OutcomeGoalList:
+        found, measured = await service.outcome_goals(principal=principal, owner=owner)
+        return OutcomeGoalList(
+            campaign_id=owner.campaign_id,
+            coalition_id=owner.coalition_id,
+            items=[goal_read(g, measured[g.id]) for g in found],
+        )
+
+    async def measure(
+        *,
+        owner: GoalOwner = owned,
+        goal_id: UUID,
+        body: MeasurementIn,
+        principal: CurrentPrincipal,
+        service: ServiceDep,
+    ) -> MeasurementRead:
+        goal, doc = await service.record_measurement(
+            principal=principal, owner=owner, goal_id=goal_id, measurement=body
+        )
+        return measurement_read(goal, doc)
+
+    async def judge(
+        *,
+        owner: GoalOwner = owned,
+        goal_id: UUID,
+        body: VerdictIn,
+        principal: CurrentPrincipal,
+        service: ServiceDep,
+    ) -> OutcomeGoalRead:
+        goal = await service.judge_outcome(principal=principal, owner=owner, goal_id=goal_id, verdict=body)
+        return goal_read(goal)
+
+    create.__name__ = f"create_{whose}_outcome_goal"
+    listed.__name__ = f"{whose}_outcome_goals"
+    measure.__name__ = f"measure_{whose}_outcome"
+    judge.__name__ = f"judge_{whose}_outcome"
+    created = status.HTTP_201_CREATED
+    router.post(goals, status_code=created, response_model=OutcomeGoalRead, summary=create_summary)(create)
+    router.get(goals, response_model=OutcomeGoalList, summary=list_summary)(listed)
+    router.post(
+        goals + "/{goal_id}/measurements",
+        status_code=created,
+        response_model=MeasurementRead,
+        summary=measure_summary,
+    )(measure)
+    router.post(goals + "/{goal_id}/verdict", response_model=OutcomeGoalRead, summary=judge_summary)(judge)
+
+
+_outcome_goal_routes(
+    CAMPAIGN,
+    campaign_goal_owner,
+    "campaign",
+    (
+        "Set an outcome goal: an indicator measured outside the platform (managers)",
+        "The campaign's outcome goals with their measurements and progress",
+        "Record a measurement of an outcome goal's indicator (managers)",
+        "Mark an outcome goal achieved, partly achieved or missed once its deadline passed (managers)",
+    ),
 )
-async def create_campaign_outcome_goal(
-    campaign_id: UUID, body: OutcomeGoalIn, principal: CurrentPrincipal, service: ServiceDep
-) -> OutcomeGoalRead:
-    goal = await service.create_outcome_goal(
-        principal=principal, owner=GoalOwner(campaign_id=campaign_id), new=body
-    )
-    return goal_read(goal)
-
-
-@router.get(
-    CAMPAIGN + "/outcome-goals",
-    response_model=OutcomeGoalList,
-    summary="The campaign's outcome goals with their measurements and progress",
+_outcome_goal_routes(
+    COALITION,
+    coalition_goal_owner,
+    "coalition",
+    (
+        "Set a coalition's outcome goal (organizers of its lead organizations)",
+        "The coalition's outcome goals with their measurements (its active and suspended members)",
+        "Record a measurement of a coalition's outcome goal",
+        "Mark a coalition's outcome goal achieved, partly achieved or missed after its deadline",
+    ),
 )
-async def campaign_outcome_goals(
-    campaign_id: UUID, principal: CurrentPrincipal, service: ServiceDep
-) -> OutcomeGoalList:
-    goals, measured = await service.outcome_goals(
-        principal=principal, owner=GoalOwner(campaign_id=campaign_id)
-    )
-    return OutcomeGoalList(campaign_id=campaign_id, items=[goal_read(g, measured[g.id]) for g in goals])
-
-
-@router.post(
-    CAMPAIGN + "/outcome-goals/{goal_id}/measurements",
-    status_code=status.HTTP_201_CREATED,
-    response_model=MeasurementRead,
-    summary="Record a measurement of an outcome goal's indicator (managers)",
-)
-async def measure_campaign_outcome(
-    campaign_id: UUID, goal_id: UUID, body: MeasurementIn, principal: CurrentPrincipal, service: ServiceDep
-) -> MeasurementRead:
-    goal, doc = await service.record_measurement(
-        principal=principal, owner=GoalOwner(campaign_id=campaign_id), goal_id=goal_id, measurement=body
-    )
-    return measurement_read(goal, doc)
-
-
-@router.post(
-    CAMPAIGN + "/outcome-goals/{goal_id}/verdict",
-    response_model=OutcomeGoalRead,
-    summary="Mark an outcome goal achieved, partly achieved or missed once its deadline passed (managers)",
-)
-async def judge_campaign_outcome(
-    campaign_id: UUID, goal_id: UUID, body: VerdictIn, principal: CurrentPrincipal, service: ServiceDep
-) -> OutcomeGoalRead:
-    goal = await service.judge_outcome(
-        principal=principal, owner=GoalOwner(campaign_id=campaign_id), goal_id=goal_id, verdict=body
-    )
-    return goal_read(goal)
-
-
-@router.post(
-    COALITION + "/outcome-goals",
-    status_code=status.HTTP_201_CREATED,
-    response_model=OutcomeGoalRead,
-    summary="Set a coalition's outcome goal (organizers of its lead organizations)",
-)
-async def create_coalition_outcome_goal(
-    coalition_id: UUID, body: OutcomeGoalIn, principal: CurrentPrincipal, service: ServiceDep
-) -> OutcomeGoalRead:
-    goal = await service.create_outcome_goal(
-        principal=principal, owner=GoalOwner(coalition_id=coalition_id), new=body
-    )
-    return goal_read(goal)
-
-
-@router.get(
-    COALITION + "/outcome-goals",
-    response_model=OutcomeGoalList,
-    summary="The coalition's outcome goals with their measurements (its active and suspended members)",
-)
-async def coalition_outcome_goals(
-    coalition_id: UUID, principal: CurrentPrincipal, service: ServiceDep
-) -> OutcomeGoalList:
-    goals, measured = await service.outcome_goals(
-        principal=principal, owner=GoalOwner(coalition_id=coalition_id)
-    )
-    return OutcomeGoalList(coalition_id=coalition_id, items=[goal_read(g, measured[g.id]) for g in goals])
-
-
-@router.post(
-    COALITION + "/outcome-goals/{goal_id}/measurements",
-    status_code=status.HTTP_201_CREATED,
-    response_model=MeasurementRead,
-    summary="Record a measurement of a coalition's outcome goal",
-)
-async def measure_coalition_outcome(
-    coalition_id: UUID, goal_id: UUID, body: MeasurementIn, principal: CurrentPrincipal, service: ServiceDep
-) -> MeasurementRead:
-    goal, doc = await service.record_measurement(
-        principal=principal, owner=GoalOwner(coalition_id=coalition_id), goal_id=goal_id, measurement=body
-    )
-    return measurement_read(goal, doc)
-
-
-@router.post(
-    COALITION + "/outcome-goals/{goal_id}/verdict",
-    response_model=OutcomeGoalRead,
-    summary="Mark a coalition's outcome goal achieved, partly achieved or missed after its deadline",
-)
-async def judge_coalition_outcome(
-    coalition_id: UUID, goal_id: UUID, body: VerdictIn, principal: CurrentPrincipal, service: ServiceDep
-) -> OutcomeGoalRead:
-    goal = await service.judge_outcome(
-        principal=principal, owner=GoalOwner(coalition_id=coalition_id), goal_id=goal_id, verdict=body
-    )
-    return goal_read(goal)
 
 
 # ---- disclosures -----------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ router = APIRouter(prefix="/v1", tags=["campaigns"])
 STORY_STATUSES = ("submitted", "approved", "rejected", "published", "withdrawn", "erased")
 
 
-def get_service(request: Request) -> CampaignService:
+async def get_service(request: Request) -> CampaignService:
     service: CampaignService = request.app.state.campaigns
     return service
 

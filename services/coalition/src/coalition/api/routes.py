@@ -32,7 +32,7 @@ from common.paging import decode_cursor, next_cursor
 router = APIRouter(prefix="/v1", tags=["coalitions"])
 
 
-def get_service(request: Request) -> CoalitionService:
+async def get_service(request: Request) -> CoalitionService:
     service: CoalitionService = request.app.state.coalition
     return service
 

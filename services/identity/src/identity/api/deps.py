@@ -10,7 +10,7 @@ from common.web import client_address
 from identity.service import IdentityService
 
 
-def get_service(request: Request) -> IdentityService:
+async def get_service(request: Request) -> IdentityService:
     service: IdentityService = request.app.state.identity
     return service
 
@@ -18,7 +18,7 @@ def get_service(request: Request) -> IdentityService:
 ServiceDep = Annotated[IdentityService, Depends(get_service)]
 
 
-def _client_address(request: Request) -> str:
+async def _client_address(request: Request) -> str:
     return client_address(request, trust_forwarded_for=request.app.state.settings.trust_forwarded_for)
 
 

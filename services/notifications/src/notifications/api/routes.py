@@ -44,17 +44,17 @@ from notifications.service import EndpointSpec, WebhookService, active_secrets
 router = APIRouter(prefix="/v1")
 
 
-def get_webhooks(request: Request) -> WebhookService:
+async def get_webhooks(request: Request) -> WebhookService:
     service: WebhookService = request.app.state.webhooks
     return service
 
 
-def get_notices(request: Request) -> NoticeService:
+async def get_notices(request: Request) -> NoticeService:
     service: NoticeService = request.app.state.notices
     return service
 
 
-def get_sent_messages(request: Request) -> SentMessages:
+async def get_sent_messages(request: Request) -> SentMessages:
     service: SentMessages = request.app.state.sent_messages
     return service
 
