@@ -25,6 +25,7 @@ from common.runtime import Role
 from common.settings import ServiceSettings
 from common.testing.infra import Infra
 from common.testing.serving import served
+from eventually import eventually
 from identity.app import create_app as create_identity
 from identity.config import Settings as IdentitySettings
 from notifications.app import create_app as create_notifications
@@ -266,3 +267,49 @@ async def test_ordinary_headers_are_served(servers: dict[str, Served], service: 
         )
 
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_past_the_requests_in_flight_a_request_is_refused_with_503_busy(
+    infra: Infra, service: str
+) -> None:
+    """With one request in flight allowed, a request whose body is still on its way holds the turn (the
+    route reads its body first); another request waits for its turn, and past http_queue_seconds is
+    refused with a 503 problem and Retry-After, while the probes still answer. Once the held request
+    ends, requests are served again."""
+    create_app, settings_class = SERVICES[service]
+    settings = settings_class(
+        environment="test",
+        host="127.0.0.1",
+        port=free_port(),
+        mongodb_url=infra.mongodb_url,
+        mongodb_database=f"{service}_busy_{uuid.uuid4().hex[:8]}",
+        kafka_bootstrap_servers=infra.kafka_bootstrap_servers,
+        http_max_in_flight=1,
+        http_queue_seconds=0.2,
+    )
+    app = create_app(settings, role=Role.API)
+    write = next(w for w in writes(app) if w.takes_body and w.content_type == "application/json")
+    async with served(app, settings) as url:
+        reader, writer = await asyncio.open_connection(settings.host, settings.port)
+        writer.write(
+            f"{write.method} {write.path} HTTP/1.1\r\nHost: {settings.host}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{".encode()
+        )
+        await writer.drain()
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            refused = await http.get("/openapi.json")
+            probe = await http.get("/healthz")
+            writer.close()  # the held request ends (its body never comes)
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+            await reader.read()
+
+            async def served_again() -> bool:  # once the server has seen the disconnect
+                return (await http.get("/openapi.json")).status_code == 200
+
+            await eventually(served_again, within=30, message="requests are served again")
+
+    assert _is_problem(refused, 503), (refused.status_code, refused.text[:200])
+    assert refused.headers["Retry-After"] == "1"
+    assert probe.status_code == 200

@@ -1,11 +1,13 @@
-"""What one HTTP request may cost: header and body limits on the bytes received, a deadline on its MongoDB work.
+"""What one HTTP request may cost: header and body limits on the bytes received, a deadline on its MongoDB
+work, and how many requests one process works on at once.
 
-Both are plain ASGI middleware, so they hold for every route of every service, whatever the route reads
+All are plain ASGI middleware, so they hold for every route of every service, whatever the route reads
 and however the body arrives (Content-Length or chunked).
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import pymongo
@@ -132,3 +134,53 @@ class MongoDeadlineMiddleware:
             return
         with pymongo.timeout(self.seconds):
             await self.app(scope, receive, send)
+
+
+# Probes and metrics are answered whatever the load: an orchestrator must see a busy process as alive.
+UNLIMITED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+class InFlightLimitMiddleware:
+    """At most `max_in_flight` requests of one process at work at once; the others wait their turn, in
+    order, for at most `queue_seconds`, and past it are refused with 503 and Retry-After at once.
+
+    Past the point where the process (and the MongoDB behind it) is busy, more concurrent requests add
+    only latency: a surge arriving faster than it can be served would otherwise pile up transactions and
+    connection checkouts until each one times out after doing part of its work, and throughput collapses
+    (measured: an open-loop load at 70 actions/s got 37/s answered and 1,327 503s after about 11 s each,
+    where a closed loop of 64 connections got 185/s). A bounded queue keeps the process at its capacity
+    and tells the surplus early to come back.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_in_flight: int, queue_seconds: float) -> None:
+        self.app = app
+        self.queue_seconds = queue_seconds
+        self.max_in_flight = max_in_flight
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self.in_flight = 0
+        self.refused = 0  # for diagnostics and tests
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in UNLIMITED_PATHS:
+            await self.app(scope, receive, send)
+            return
+        try:
+            async with asyncio.timeout(self.queue_seconds):
+                await self._slots.acquire()
+        except TimeoutError:
+            self.refused += 1
+            busy = problem(
+                503,
+                detail="the service is busy; try again shortly",
+                code="busy",
+                instance=scope["path"],
+                headers={"Retry-After": "1"},
+            )
+            await busy(scope, receive, send)
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+            self._slots.release()

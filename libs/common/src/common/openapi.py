@@ -70,7 +70,7 @@ DESCRIPTIONS: dict[int, str] = {
     422: "The request did not pass validation",
     429: "Too many requests (see Retry-After)",
     431: "Too many or too large request header fields",
-    503: "The database did not answer in time; try again shortly (see Retry-After)",
+    503: "The service is busy, or the database did not answer in time; try again shortly (see Retry-After)",
 }
 HEADERS: dict[int, dict[str, Any]] = {
     401: {"WWW-Authenticate": WWW_AUTHENTICATE},

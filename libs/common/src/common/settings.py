@@ -54,6 +54,22 @@ class ServiceSettings(BaseSettings):
         ),
     )
 
+    http_max_in_flight: int = Field(
+        64,
+        ge=1,
+        le=10_000,
+        description=(
+            "Requests one process works on at once; more wait their turn (see http_queue_seconds). Past "
+            "the process's capacity more concurrency only adds latency"
+        ),
+    )
+    http_queue_seconds: float = Field(
+        2.0,
+        gt=0,
+        le=60,
+        description="The longest a request waits for its turn; past it the answer is 503 with Retry-After",
+    )
+
     @property
     def is_development(self) -> bool:
         return self.environment in (Environment.DEVELOPMENT, Environment.TEST)

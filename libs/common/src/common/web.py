@@ -16,7 +16,12 @@ from pydantic_settings import BaseSettings
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from common.errors import install_problem_handlers
-from common.limits import MongoDeadlineMiddleware, RequestLimits, RequestLimitsMiddleware
+from common.limits import (
+    InFlightLimitMiddleware,
+    MongoDeadlineMiddleware,
+    RequestLimits,
+    RequestLimitsMiddleware,
+)
 from common.openapi import install_problem_documents
 from common.settings import MongoSettings, ServiceSettings
 
@@ -144,10 +149,16 @@ def install_common(
     install_problem_documents(app)
     app.include_router(operations_router(service, checks))
 
-    # The last added runs first: measure (so refusals are counted too), request limits, MongoDB deadline.
+    # The last added runs first: measure (so refusals are counted too), request limits, a turn among the
+    # requests in flight, MongoDB deadline (which starts once the request has its turn).
     app.add_middleware(
         MongoDeadlineMiddleware,
         seconds=_setting(settings, MongoSettings, "mongodb_request_timeout_seconds"),
+    )
+    app.add_middleware(
+        InFlightLimitMiddleware,
+        max_in_flight=_setting(settings, ServiceSettings, "http_max_in_flight"),
+        queue_seconds=_setting(settings, ServiceSettings, "http_queue_seconds"),
     )
     limits = RequestLimits(
         max_body_bytes=max_body_bytes,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
@@ -18,6 +19,7 @@ from pymongo.errors import (
 )
 
 from common.errors import PROBLEM_JSON
+from common.settings import ServiceSettings
 from common.web import install_common
 
 LIMIT = 64 * 1024
@@ -152,3 +154,69 @@ async def test_other_database_errors_stay_500(client: httpx.AsyncClient) -> None
 
     _assert_problem(response, 500)
     assert "retry-after" not in response.headers
+
+
+# ---- requests in flight ------------------------------------------------------------------------------
+
+
+def _held_app(
+    max_in_flight: int, queue_seconds: float
+) -> tuple[FastAPI, asyncio.Event, list[str], asyncio.Queue[str]]:
+    """An app whose /hold requests stay at work until `release` is set; `started` lists the requests that
+    reached the route, and `arrivals` hands them to the test as they do."""
+    settings = ServiceSettings(
+        environment="test", http_max_in_flight=max_in_flight, http_queue_seconds=queue_seconds
+    )
+    app = FastAPI()
+    install_common(app, service="test", checks={}, tracer_provider=None, settings=settings)
+    release = asyncio.Event()
+    started: list[str] = []
+    arrivals: asyncio.Queue[str] = asyncio.Queue()
+
+    @app.get("/hold/{name}")
+    async def hold(name: str) -> dict[str, str]:
+        started.append(name)
+        arrivals.put_nowait(name)
+        await release.wait()
+        return {"name": name}
+
+    return app, release, started, arrivals
+
+
+async def test_a_request_past_the_in_flight_limit_is_refused_with_503_when_its_wait_runs_out() -> None:
+    app, release, started, arrivals = _held_app(max_in_flight=2, queue_seconds=0.05)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        held = [asyncio.create_task(http.get(f"/hold/{n}")) for n in ("a", "b")]
+        assert {await arrivals.get(), await arrivals.get()} == {"a", "b"}
+
+        async with asyncio.timeout(10):  # without a limit it would be held with the others
+            refused = await http.get("/hold/c")
+        probe = await http.get("/healthz")
+        release.set()
+        answers = await asyncio.gather(*held)
+
+    _assert_problem(refused, 503)
+    assert refused.headers["Retry-After"] == "1"
+    assert refused.json()["type"].endswith("/busy")
+    assert sorted(started) == ["a", "b"]  # the refused request never reached its route
+    assert probe.status_code == 200  # probes are answered however busy the process is
+    assert [a.json()["name"] for a in answers] == ["a", "b"]
+    assert arrivals.empty()
+
+
+async def test_a_request_past_the_in_flight_limit_waits_its_turn_and_is_served() -> None:
+    app, release, started, arrivals = _held_app(max_in_flight=1, queue_seconds=30)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        first = asyncio.create_task(http.get("/hold/first"))
+        assert await arrivals.get() == "first"
+        second = asyncio.create_task(http.get("/hold/second"))
+        await asyncio.sleep(0.05)
+        assert started == ["first"]  # waiting for its turn, not at work
+
+        release.set()
+        answers = await asyncio.gather(first, second)
+
+    assert [a.status_code for a in answers] == [200, 200]
+    assert started == ["first", "second"]
