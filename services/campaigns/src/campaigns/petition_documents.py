@@ -12,12 +12,9 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
-import matplotlib
-from fpdf import FPDF
+from campaigns.fonts import dejavu
 
-FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 FONT = "DejaVu"
 
 
@@ -57,11 +54,13 @@ def petition_csv(facts: PetitionFacts) -> bytes:
 
 
 def petition_pdf(facts: PetitionFacts) -> bytes:
+    from fpdf import FPDF  # here, not at the top: campaigns.fonts says why
+
     pdf = FPDF(format="A4")
     pdf.set_title(facts.title)
     pdf.set_creator("Coalition platform")
-    pdf.add_font(FONT, fname=str(FONT_DIR / "DejaVuSans.ttf"))
-    pdf.add_font(FONT, style="B", fname=str(FONT_DIR / "DejaVuSans-Bold.ttf"))
+    pdf.add_font(FONT, fname=dejavu())
+    pdf.add_font(FONT, style="B", fname=dejavu(bold=True))
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_page()
 

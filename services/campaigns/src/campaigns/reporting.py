@@ -9,20 +9,19 @@ from __future__ import annotations
 
 import base64
 import io
-import os
 import threading
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-import matplotlib
-from fpdf import FPDF
 from jinja2 import Environment, PackageLoader, select_autoescape
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
-_FONTS = os.path.join(matplotlib.get_data_path(), "fonts", "ttf")
+from campaigns.fonts import dejavu
+
+if TYPE_CHECKING:  # imported where a chart or PDF is made (campaigns.fonts says why)
+    from fpdf import FPDF
+    from matplotlib.figure import Figure
 _EPOCH = date(1970, 1, 1)
 _RENDER_LOCK = threading.Lock()  # matplotlib's font cache and text layout are not thread-safe
 _TEMPLATES = Environment(
@@ -113,7 +112,15 @@ def _days(days: list[date]) -> list[float]:
     return [float((d - _EPOCH).days) for d in days]
 
 
+def _figure(width: float, height: float) -> Figure:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=96)
+
+
 def _png(fig: Figure) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     out = io.BytesIO()
     FigureCanvasAgg(fig)
     fig.savefig(out, format="png")
@@ -122,7 +129,7 @@ def _png(fig: Figure) -> bytes:
 
 def progress_chart(report: ImpactReport) -> bytes:
     """Line chart: each goal's progress (percent of the way from baseline to target) over time."""
-    fig = Figure(figsize=(7.5, 3.4), dpi=96)
+    fig = _figure(7.5, 3.4)
     ax = fig.add_subplot()
     for c in report.campaigns:
         running, points = 0, []
@@ -162,7 +169,7 @@ def progress_chart(report: ImpactReport) -> bytes:
 def organizations_chart(report: ImpactReport) -> bytes:
     """Bars: actions per organization."""
     data = report.by_organization
-    fig = Figure(figsize=(7.5, max(2.0, 0.45 * len(data) + 1.2)), dpi=96)
+    fig = _figure(7.5, max(2.0, 0.45 * len(data) + 1.2))
     ax = fig.add_subplot()
     names = [n[:40] for n in data] or ["(no actions yet)"]
     ax.barh(names, list(data.values()) or [0], color="#2a7ab0")
@@ -180,7 +187,7 @@ def actions_chart(report: ImpactReport) -> bytes:
         for day, n in c.daily:
             per_day[day] = per_day.get(day, 0) + n
     days = sorted(per_day)
-    fig = Figure(figsize=(7.5, 2.8), dpi=96)
+    fig = _figure(7.5, 2.8)
     ax = fig.add_subplot()
     ax.plot(_days(days), [per_day[d] for d in days], marker="o", color="#b0542a")
     ax.set_ylabel("actions")
@@ -219,11 +226,20 @@ def render_html(report: ImpactReport) -> str:
     )
 
 
-class _Pdf(FPDF):
-    def footer(self) -> None:
-        self.set_y(-12)
-        self.set_font("DejaVu", size=8)
-        self.cell(0, 8, f"Page {self.page_no()}", align="C")
+def _new_pdf() -> FPDF:
+    """An A4 document in DejaVu whose pages say their number at the foot."""
+    from fpdf import FPDF
+
+    class NumberedPages(FPDF):
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font("DejaVu", size=8)
+            self.cell(0, 8, f"Page {self.page_no()}", align="C")
+
+    pdf = NumberedPages(format="A4")
+    pdf.add_font("DejaVu", "", dejavu())
+    pdf.add_font("DejaVu", "B", dejavu(bold=True))
+    return pdf
 
 
 def _number(value: float | None) -> str:
@@ -234,9 +250,7 @@ def _number(value: float | None) -> str:
 
 def render_pdf(report: ImpactReport) -> bytes:
     report = with_charts(report)
-    pdf = _Pdf(format="A4")
-    pdf.add_font("DejaVu", "", os.path.join(_FONTS, "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", os.path.join(_FONTS, "DejaVuSans-Bold.ttf"))
+    pdf = _new_pdf()
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_page()
 
