@@ -180,7 +180,8 @@ class NotificationsWorld:
                     {"org_id": uuid.UUID(org["id"]), "user_id": uuid.UUID(admin.id)}
                 )
                 is not None
-                and await self.db["users"].find_one({"_id": uuid.UUID(admin.id)}) is not None
+                and await self.db["users"].find_one({"_id": uuid.UUID(admin.id), "email": {"$exists": True}})
+                is not None
             )
 
         await eventually(known, within=60, message=f"{name}'s owner in the projections")

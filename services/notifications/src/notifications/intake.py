@@ -79,11 +79,13 @@ class EventIntake:
         if isinstance(p, idn.UserRegistered):
             user = {"email": p.email.strip().lower(), "display_name": p.display_name}
             await repo.upsert(USERS, {"_id": p.user_id}, user, session)
+            await self.notices.user_learned(p.user_id, user["email"], session)
         elif isinstance(p, idn.OrganizationRegistered | idn.OrganizationUpdated):
             await repo.upsert(ORGANIZATIONS, {"_id": p.organization_id}, {"name": p.name}, session)
         elif isinstance(p, idn.MembershipGranted | idn.MembershipRoleChanged):
             key = {"org_id": p.organization_id, "user_id": p.user_id}
             await repo.upsert(ORG_MEMBERS, key, {"role": p.role}, session)
+            await self.notices.member_learned(p.organization_id, p.user_id, p.role, session)
         elif isinstance(p, idn.MembershipRevoked):
             await repo.delete(ORG_MEMBERS, {"org_id": p.organization_id, "user_id": p.user_id}, session)
         elif isinstance(p, coal.CoalitionCreated | coal.CoalitionUpdated):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import uuid_utils
@@ -24,7 +24,7 @@ from notifications.domain.notices import (
     Notice,
     wants,
 )
-from notifications.repository import ORG_MEMBERS, USERS, Repository
+from notifications.repository import DEFERRED_NOTICES, ORG_MEMBERS, ORGANIZATIONS, USERS, Repository
 from notifications.templates import Rendered, Templates
 
 
@@ -45,27 +45,97 @@ class NoticeService:
         self.templates = templates
 
     # ---- who is told ---------------------------------------------------------------------------------
-    async def org_recipients(
-        self, org_ids: Iterable[UUID], category: Category, session: Session
-    ) -> set[UUID]:
-        roles = sorted(ROLES_FOR[category])
-        docs = await self.repo.find(
-            ORG_MEMBERS, {"org_id": {"$in": list(set(org_ids))}, "role": {"$in": roles}}, session
-        )
-        return {d["user_id"] for d in docs}
-
     async def notify_orgs(
-        self, org_ids: Iterable[UUID], notice: Notice, *, event_id: str, session: Session
+        self,
+        org_ids: Iterable[UUID],
+        notice: Notice,
+        *,
+        event_id: str,
+        session: Session,
+        skip: Iterable[UUID] = (),
     ) -> None:
-        users = await self.org_recipients(org_ids, notice.category, session)
+        """Tell the organizations' people whose role the notice's category concerns (but those in `skip`).
+
+        An organization with no member in the projection is not known here yet (every organization has
+        at least its owner; identity's events may lag the event that causes the notice): its notice is
+        deferred rather than lost, and `member_learned` delivers it."""
+        wanted = set(org_ids)
+        members = await self.repo.find(ORG_MEMBERS, {"org_id": {"$in": list(wanted)}}, session)
+        roles = ROLES_FOR[notice.category]
+        skipped = set(skip)
+        users = {m["user_id"] for m in members if m["role"] in roles} - skipped
+        for org_id in wanted - {m["org_id"] for m in members}:
+            # Who is told now (or skipped) is recorded too: someone who gets this notice through another
+            # of its organizations does not get it a second time through this one.
+            told = users | skipped
+            await self._defer("org_id", org_id, notice, event_id=event_id, told=told, session=session)
         await self.notify_users(users, notice, event_id=event_id, session=session)
 
     async def notify_users(
         self, user_ids: Iterable[UUID], notice: Notice, *, event_id: str, session: Session
     ) -> None:
-        users = await self.repo.find(USERS, {"_id": {"$in": list(user_ids)}}, session)
+        """Tell these users; one the projection does not know yet gets it when `user_learned`."""
+        wanted = set(user_ids)
+        query = {"_id": {"$in": list(wanted)}, "email": {"$exists": True}}  # not a `touch`ed placeholder
+        users = await self.repo.find(USERS, query, session)
+        for user_id in wanted - {u["_id"] for u in users}:
+            await self._defer("user_id", user_id, notice, event_id=event_id, told=set(), session=session)
         for user in users:
             await self._deliver(user["_id"], user.get("email"), notice, event_id=event_id, session=session)
+
+    # ---- notices for organizations and users not known yet --------------------------------------------
+    async def _defer(
+        self,
+        field: Literal["org_id", "user_id"],
+        key: UUID,
+        notice: Notice,
+        *,
+        event_id: str,
+        told: set[UUID],
+        session: Session,
+    ) -> None:
+        """Keep a notice for an organization (or user) the projections do not know yet.
+
+        It also touches that organization's (user's) projection document, which the transaction that
+        learns of a member (the user) writes too: of two such transactions running at once, MongoDB
+        commits one and retries the other, which then sees the first's work; neither misses the other.
+        The record expires after DEFERRED_NOTICE_TTL if its organization (user) is never learned."""
+        now = utcnow()
+        await self.repo.touch(ORGANIZATIONS if field == "org_id" else USERS, key, now, session)
+        doc = {
+            "_id": new_id(),
+            field: key,
+            "kind": notice.kind,
+            "category": notice.category.value,
+            "context": notice.context,
+            "event_id": event_id,
+            "created_at": now,
+            "delivered_to": sorted(told),
+        }
+        await self.repo.defer_notice(doc, session)
+
+    async def member_learned(self, org_id: UUID, user_id: UUID, role: str, session: Session) -> None:
+        """The projection learned that this person has this role in the organization: deliver them the
+        organization's deferred notices that concern their role, in the caller's transaction.
+
+        A deferred notice is kept until it expires, not dropped after its first delivery: it was meant
+        for all of the organization's owners and admins, and those of a just-created organization may
+        all arrive after it (identity orders an organization's events, but the notice's own event came
+        first); an admin who joins within the week is told too (docs/decisions/0016). `delivered_to`
+        keeps it to one delivery per person, whatever replays or role changes follow."""
+        await self.repo.touch(ORGANIZATIONS, org_id, utcnow(), session)  # see `_defer`
+        query = {"org_id": org_id, "delivered_to": {"$ne": user_id}}
+        for doc in await self.repo.find(DEFERRED_NOTICES, query, session):
+            notice = Notice(doc["kind"], doc["context"])
+            if role in ROLES_FOR[notice.category]:
+                await self.repo.mark_deferred_delivered(doc["_id"], user_id, session)
+                await self.notify_users([user_id], notice, event_id=doc["event_id"], session=session)
+
+    async def user_learned(self, user_id: UUID, email: str, session: Session) -> None:
+        """The projection learned of this user: deliver (once: the records go) what was deferred for them."""
+        for doc in await self.repo.take_deferred_for_user(user_id, session):
+            notice = Notice(doc["kind"], doc["context"])
+            await self._deliver(user_id, email, notice, event_id=doc["event_id"], session=session)
 
     async def notify_address(self, email: str, notice: Notice, *, event_id: str, session: Session) -> None:
         """A notice to an e-mail address that may not belong to a user yet (an invitation)."""

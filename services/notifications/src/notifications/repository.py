@@ -23,6 +23,11 @@ PREFERENCES = "preferences"
 OUTGOING = "outgoing_mail"
 SENT_MESSAGES = "sent_messages"
 ERASED_SUPPORTERS = "erased_supporters"
+# notices to organizations (users) the projections below did not know yet, kept until they are learned
+DEFERRED_NOTICES = "deferred_notices"
+# A deferred notice whose organization or user is never learned (an id that never gets a member, a
+# user who never registers) expires after a week, and so does one kept for later admins (see 0016).
+DEFERRED_NOTICE_TTL = timedelta(days=7)
 # projections of other services' data
 USERS = "users"
 ORGANIZATIONS = "organizations"
@@ -61,6 +66,18 @@ INDEXES = (
         ),
     ),
     Indexes(EMAILS, (IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)], name="due"),)),
+    Indexes(
+        DEFERRED_NOTICES,
+        (
+            IndexModel([("org_id", ASCENDING)], name="by_org", sparse=True),
+            IndexModel([("user_id", ASCENDING)], name="by_user", sparse=True),
+            IndexModel(
+                [("created_at", ASCENDING)],
+                name="expiry_ttl",
+                expireAfterSeconds=int(DEFERRED_NOTICE_TTL.total_seconds()),
+            ),
+        ),
+    ),
     Indexes(
         OUTGOING,
         (
@@ -497,6 +514,29 @@ class Repository:
         )
         assert doc is not None
         return doc
+
+    # ---- deferred notices (notifications.notices) -----------------------------------------------
+    async def defer_notice(self, doc: Document, session: Session) -> None:
+        await self.db[DEFERRED_NOTICES].insert_one(doc, session=session)
+
+    async def mark_deferred_delivered(self, deferred_id: UUID, user_id: UUID, session: Session) -> None:
+        await self.db[DEFERRED_NOTICES].update_one(
+            {"_id": deferred_id}, {"$addToSet": {"delivered_to": user_id}}, session=session
+        )
+
+    async def take_deferred_for_user(self, user_id: UUID, session: Session) -> list[Document]:
+        """The notices deferred for this user, removed: each is delivered once, in this transaction."""
+        docs = await self.db[DEFERRED_NOTICES].find({"user_id": user_id}, session=session).to_list()
+        if docs:
+            await self.db[DEFERRED_NOTICES].delete_many({"user_id": user_id}, session=session)
+        return docs
+
+    async def touch(self, collection: str, key: UUID, now: datetime, session: Session) -> None:
+        """Write a projection document (created if missing) so that concurrent transactions that also
+        write it conflict: MongoDB commits one, the other retries and sees what the first did."""
+        await self.db[collection].update_one(
+            {"_id": key}, {"$set": {"touched_at": now}}, upsert=True, session=session
+        )
 
     # ---- projections --------------------------------------------------------------------------------
     async def upsert(

@@ -19,7 +19,7 @@ from common.mongo import Document, Session, in_transaction
 from common.sealing import Sealer
 from notifications.config import Settings
 from notifications.domain.addresses import url_problem
-from notifications.domain.notices import Category, Notice
+from notifications.domain.notices import Notice
 from notifications.domain.review import REASON_TEXT, lost_access
 from notifications.domain.webhooks import MessageStatus, new_secret, retry_delay, valid_pattern
 from notifications.notices import NoticeService, new_id
@@ -228,11 +228,12 @@ class WebhookService:
             },
         )
         # The other owners and admins: the creator knows what they did.
-        recipients = await self.notices.org_recipients([endpoint["org_id"]], notice.category, session)
-        if principal.user_id is not None:
-            recipients.discard(principal.user_id)
-        await self.notices.notify_users(
-            recipients, notice, event_id=f"endpoint-created:{endpoint['_id']}", session=session
+        await self.notices.notify_orgs(
+            [endpoint["org_id"]],
+            notice,
+            event_id=f"endpoint-created:{endpoint['_id']}",
+            session=session,
+            skip={principal.user_id} if principal.user_id is not None else set(),
         )
 
     # ---- review, when an endpoint's creator loses access ------------------------------------------
@@ -250,19 +251,20 @@ class WebhookService:
         await self.repo.put_under_review([e["_id"] for e in endpoints], review, session)
         if self.notices is None:
             return
-        recipients = await self.notices.org_recipients([lost.org_id], Category.DELIVERY_ENDPOINTS, session)
-        if lost.creator_kind == "user":
-            recipients.discard(
-                UUID(lost.creator)
-            )  # they may still be listed if their removal is not seen yet
+        # The creator may still be listed if their removal is not seen yet.
+        skip = {UUID(lost.creator)} if lost.creator_kind == "user" else set()
         org_name = await self._org_name(lost.org_id, session)
         for endpoint in endpoints:
             notice = Notice(
                 "endpoint_review",
                 {"org_name": org_name, "url": endpoint["url"], "reason_text": REASON_TEXT[lost.reason]},
             )
-            await self.notices.notify_users(
-                recipients, notice, event_id=f"endpoint-review:{endpoint['_id']}", session=session
+            await self.notices.notify_orgs(
+                [lost.org_id],
+                notice,
+                event_id=f"endpoint-review:{endpoint['_id']}",
+                session=session,
+                skip=skip,
             )
 
     async def confirm(self, *, principal: Principal, endpoint_id: UUID) -> Document:
