@@ -8,6 +8,9 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 COMPOSE := docker compose -f deploy/compose/docker-compose.yml
 SERVICES := identity coalition campaigns notifications
+# make test runs on this many pytest-xdist workers, each with its own embedded MongoDB and broker; a module,
+# the browser tests and the fault scenarios each stay on one worker (common.testing.plugin says in which order).
+TEST_WORKERS ?= 2
 
 .PHONY: help setup run test test-faults test-deploy check lint format docs docs-check bench up down clean
 
@@ -25,7 +28,7 @@ run: setup ## Start the whole platform on the embedded MongoDB and Kafka (Ctrl-C
 
 test: setup ## Run the whole test suite on real servers (embedded unless Docker or external ones are set)
 	@bash tests/browser/setup.sh
-	@$(UV) run --no-sync pytest
+	@$(UV) run --no-sync pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 test-faults: setup ## Only the fault scenarios (about 4 min; also part of make test): writes docs/reliability.md
 	@$(UV) run --no-sync pytest tests/faults

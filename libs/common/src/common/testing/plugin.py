@@ -24,3 +24,31 @@ def docker_only_infra() -> Iterator[Infra]:
         pytest.skip(reason)
     with docker_infra() as selected:
         yield selected
+
+
+# ---- running on several workers (pytest-xdist, `make test`) ------------------------------------------------
+# Every module runs on one worker (its module fixtures are built once), and the suites that share one
+# expensive session stack run on one worker each: the browser tests first, the fault scenarios last. The
+# fault scenarios load the machine (five processes and a stream of actions); started early they ran beside
+# the bulk of the suite and the browser's stack on 2 cores, and the other worker's consumers fell so far
+# behind that its tests timed out (seen: 24 failures, 143 errors); started last they overlap only the tail.
+FIRST = "tests/browser/"
+LAST = "tests/faults/"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # On an xdist worker `dist` reads "no"; xdist keeps whether the run is `--dist loadgroup` here.
+    if not getattr(config.option, "loadgroup", False):
+        return
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        group = next((stack for stack in (FIRST, LAST) if path.startswith(stack)), path)
+        if not any(m.name == "xdist_group" for m in item.iter_markers()):
+            item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=lambda item: _rank(item.nodeid))
+
+
+def _rank(nodeid: str) -> int:
+    """Where a test goes in the run: the browser tests first, the fault scenarios last (a stable sort)."""
+    return 0 if nodeid.startswith(FIRST) else 2 if nodeid.startswith(LAST) else 1
