@@ -27,13 +27,24 @@ def docker_only_infra() -> Iterator[Infra]:
 
 
 # ---- running on several workers (pytest-xdist, `make test`) ------------------------------------------------
-# Every module runs on one worker (its module fixtures are built once), and the suites that share one
-# expensive session stack run on one worker each: the browser tests first, the fault scenarios last. The
+# Each service's tests run on one worker, in their own order: their apps join their service's consumer
+# groups on the worker's broker, and a module's app must not share a group with another module's app
+# still running (split across workers by module, a notifications app got half the partitions and never
+# saw its organization's owner). The modules under tests/ run on one worker each (their module fixtures
+# are built once), and the suites that share one expensive session stack run on one worker each: the
+# browser tests first, the fault scenarios last. The
 # fault scenarios load the machine (five processes and a stream of actions); started early they ran beside
 # the bulk of the suite and the browser's stack on 2 cores, and the other worker's consumers fell so far
 # behind that its tests timed out (seen: 24 failures, 143 errors); started last they overlap only the tail.
 FIRST = "tests/browser/"
 LAST = "tests/faults/"
+SUITES = (
+    "libs/common/tests/",
+    "services/identity/tests/",
+    "services/coalition/tests/",
+    "services/campaigns/tests/",
+    "services/notifications/tests/",
+)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -43,7 +54,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     for item in items:
         path = item.nodeid.split("::", 1)[0]
-        group = next((stack for stack in (FIRST, LAST) if path.startswith(stack)), path)
+        group = next((stack for stack in (FIRST, LAST, *SUITES) if path.startswith(stack)), path)
         if not any(m.name == "xdist_group" for m in item.iter_markers()):
             item.add_marker(pytest.mark.xdist_group(group))
     items.sort(key=lambda item: _rank(item.nodeid))
