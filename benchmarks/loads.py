@@ -46,6 +46,7 @@ class WrkResult:
     p50_ms: float
     p99_ms: float
     errors: int
+    unknown: int = 0  # 5xx answers other than `busy`: the action may have been committed
 
     @property
     def rps(self) -> float:
@@ -54,8 +55,9 @@ class WrkResult:
 
     @property
     def in_flight(self) -> int:
-        """Requests written but not answered when wrk stopped; the service still completes them."""
-        return max(self.sent - self.ok - self.non2xx, 0)
+        """Requests written but not answered when wrk stopped (the service still completes them), and
+        those answered with a 5xx other than `busy` (the service may have committed them)."""
+        return max(self.sent - self.ok - self.non2xx, 0) + self.unknown
 
 
 def _wrk_command(url: str, paths: list[str], connections: int, seconds: float, run_id: str) -> list[str]:
@@ -91,6 +93,7 @@ def _parse(target: str, connections: int, output: str, stderr: str) -> WrkResult
         p50_ms=data["p50_us"] / 1000,
         p99_ms=data["p99_us"] / 1000,
         errors=data["connect_errors"] + data["read_errors"] + data["write_errors"] + data["timeouts"],
+        unknown=data.get("unknown", 0),
     )
 
 

@@ -93,8 +93,8 @@ def markdown(results: Results, command: str, elapsed: float, mode: str, png: Pat
         "",
         "What users get from the platform as `make run` starts it: every service its own process "
         "(`python -m <service> serve`, uvicorn with the h11 parser, as every service is served), embedded MongoDB 6.0.5 "
-        "(single-node replica set) and Tansu 0.6.0 on loopback, the load from other processes (wrk, an "
-        "async httpx open-loop generator), webhooks to a real HTTP receiver. The figures are a baseline to "
+        "(single-node replica set) and Tansu 0.6.0 on loopback, the load from other processes (wrk, a "
+        "small asyncio HTTP/1.1 open-loop generator), webhooks to a real HTTP receiver. The figures are a baseline to "
         "compare against, not a promise; no test asserts on time. How each scenario is measured is "
         "described below the tables; the code is `benchmarks/`.",
         "",
@@ -211,8 +211,9 @@ the scenario's campaign, with `rate_per_second` 1000). Every process the bench s
 - **g.** VmRSS from `/proc/PID/status` of each service process, idle after set-up and after d.
 
 Correctness after every scenario: the campaign's totals (statistics) equal the acknowledged actions
-exactly, polled until equal or 10 s pass (acknowledged: 2xx answers, plus the requests wrk had written
-when it stopped, which the service completes; the open-loop generator retries transport failures with the
-same Idempotency-Key); unique supporters equal the total; each milestone due is listed once; every entitled
+exactly, polled until equal or 10 s pass (acknowledged: 2xx answers; the total may exceed them by the
+requests wrk had written when it stopped, which the service completes, and by its 5xx answers other than
+`busy`, after which the action may have been committed, as the 503 says: a client retries with the same
+key; the open-loop generator retries transport failures with the same Idempotency-Key); unique supporters equal the total; each milestone due is listed once; every entitled
 message arrived, and deliveries are unique by `webhook-id`.
 """
