@@ -52,7 +52,7 @@ docs: setup ## Regenerate the OpenAPI and AsyncAPI documents under docs/
 		$(UV) run --no-sync python -m $$s asyncapi > docs/asyncapi/$$s.json && echo "docs for $$s"; \
 	done
 
-bench: setup ## What users get: the whole platform under load (~15 min; installs wrk if missing; writes docs/performance.md). BENCH_ARGS=--quick for 3 min
+bench: setup ## What users get: the whole platform under load (~12 min; installs wrk if missing; writes docs/performance.md). BENCH_ARGS=--quick for 3 min
 	@$(UV) run --no-sync python -m benchmarks $(BENCH_ARGS)
 
 up: ## Start the docker compose stack (needs Docker)
