@@ -30,7 +30,7 @@ test: setup ## Run the whole test suite on real servers (embedded unless Docker 
 	@bash tests/browser/setup.sh
 	@$(UV) run --no-sync pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
-test-faults: setup ## Only the fault scenarios (about 9 min; also part of make test): writes docs/reliability.md
+test-faults: setup ## Only the fault scenarios (about 10 min; also part of make test): writes docs/reliability.md
 	@$(UV) run --no-sync pytest tests/faults
 
 test-deploy: setup ## Only the deployment checks: Kubernetes overlays (kustomize + schemas), Strimzi, compose
