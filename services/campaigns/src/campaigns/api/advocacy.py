@@ -36,8 +36,10 @@ from campaigns.domain.meetings import (
     ReportIn,
 )
 from campaigns.domain.outcomes import MeasurementIn, OutcomeGoal, OutcomeGoalIn, VerdictIn
+from campaigns.reporting import ImpactReport
+from campaigns.service import CampaignService
 from campaigns.usecases.outcomes import GoalOwner
-from common.auth import CurrentPrincipal
+from common.auth import CurrentPrincipal, Principal
 from common.contracts.campaigns import MeetingTarget
 from common.mongo import Document
 
@@ -345,64 +347,64 @@ async def campaign_disclosures(
 # ---- impact reports --------------------------------------------------------------------------------
 
 
-@router.get(
-    CAMPAIGN + "/impact-report",
-    response_class=HTMLResponse,
-    responses=HTML_RESPONSE,
-    summary="The campaign's impact report as a page, with charts (its managers)",
+def _impact_report_routes(
+    prefix: str, owner_of: Callable[..., Awaitable[GoalOwner]], whose: str, summaries: tuple[str, str]
+) -> None:
+    """The impact report of a campaign or a coalition, as a page and as a PDF (`owner_of` reads whose
+    from the path, as for outcome goals)."""
+    owned = Depends(owner_of)
+    html_summary, pdf_summary = summaries
+
+    async def load(service: CampaignService, principal: Principal, owner: GoalOwner) -> ImpactReport:
+        if owner.campaign_id is not None:
+            return await service.campaign_report(principal=principal, campaign_id=owner.campaign_id)
+        assert owner.coalition_id is not None
+        return await service.coalition_report(principal=principal, coalition_id=owner.coalition_id)
+
+    async def as_html(
+        *, owner: GoalOwner = owned, principal: CurrentPrincipal, service: ServiceDep
+    ) -> HTMLResponse:
+        report = await load(service, principal, owner)
+        return HTMLResponse(await service.html(report), headers=NO_STORE)
+
+    async def as_pdf(
+        *, owner: GoalOwner = owned, principal: CurrentPrincipal, service: ServiceDep
+    ) -> Response:
+        report = await load(service, principal, owner)
+        return Response(
+            await service.pdf(report),
+            media_type="application/pdf",
+            headers={
+                **NO_STORE,
+                "Content-Disposition": f'attachment; filename="impact-{owner.campaign_id or owner.coalition_id}.pdf"',
+            },
+        )
+
+    as_html.__name__ = f"{whose}_report_html"
+    as_pdf.__name__ = f"{whose}_report_pdf"
+    report = prefix + "/impact-report"
+    router.get(report, response_class=HTMLResponse, responses=HTML_RESPONSE, summary=html_summary)(as_html)
+    router.get(report + ".pdf", response_class=Response, responses=PDF_RESPONSE, summary=pdf_summary)(as_pdf)
+
+
+_impact_report_routes(
+    CAMPAIGN,
+    campaign_goal_owner,
+    "campaign",
+    (
+        "The campaign's impact report as a page, with charts (its managers)",
+        "The campaign's impact report as a PDF (its managers)",
+    ),
 )
-async def campaign_report_html(
-    campaign_id: UUID, principal: CurrentPrincipal, service: ServiceDep
-) -> HTMLResponse:
-    report = await service.campaign_report(principal=principal, campaign_id=campaign_id)
-    return HTMLResponse(await service.html(report), headers=NO_STORE)
-
-
-@router.get(
-    CAMPAIGN + "/impact-report.pdf",
-    response_class=Response,
-    responses=PDF_RESPONSE,
-    summary="The campaign's impact report as a PDF (its managers)",
+_impact_report_routes(
+    COALITION,
+    coalition_goal_owner,
+    "coalition",
+    (
+        "The coalition's impact report (organizers of its lead organizations)",
+        "The coalition's impact report as a PDF",
+    ),
 )
-async def campaign_report_pdf(
-    campaign_id: UUID, principal: CurrentPrincipal, service: ServiceDep
-) -> Response:
-    report = await service.campaign_report(principal=principal, campaign_id=campaign_id)
-    return Response(
-        await service.pdf(report),
-        media_type="application/pdf",
-        headers={**NO_STORE, "Content-Disposition": f'attachment; filename="impact-{campaign_id}.pdf"'},
-    )
-
-
-@router.get(
-    COALITION + "/impact-report",
-    response_class=HTMLResponse,
-    responses=HTML_RESPONSE,
-    summary="The coalition's impact report (organizers of its lead organizations)",
-)
-async def coalition_report_html(
-    coalition_id: UUID, principal: CurrentPrincipal, service: ServiceDep
-) -> HTMLResponse:
-    report = await service.coalition_report(principal=principal, coalition_id=coalition_id)
-    return HTMLResponse(await service.html(report), headers=NO_STORE)
-
-
-@router.get(
-    COALITION + "/impact-report.pdf",
-    response_class=Response,
-    responses=PDF_RESPONSE,
-    summary="The coalition's impact report as a PDF",
-)
-async def coalition_report_pdf(
-    coalition_id: UUID, principal: CurrentPrincipal, service: ServiceDep
-) -> Response:
-    report = await service.coalition_report(principal=principal, coalition_id=coalition_id)
-    return Response(
-        await service.pdf(report),
-        media_type="application/pdf",
-        headers={**NO_STORE, "Content-Disposition": f'attachment; filename="impact-{coalition_id}.pdf"'},
-    )
 
 
 @router.put(
