@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -127,17 +127,35 @@ class EventDetails(Strict):
 
     @model_validator(mode="after")
     def _coherent(self) -> EventDetails:
-        if self.ends_at <= self.starts_at:
-            raise ValueError("ends_at must be after starts_at")
-        if self.place is None and self.online_url is None:
-            raise ValueError("an event needs a place or an online link")
-        if self.time_zone not in TIME_ZONES:
-            raise ValueError("time_zone must be an IANA time zone name")
-        try:
-            ZoneInfo(self.time_zone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError("time_zone must be an IANA time zone name") from exc
+        check_when_and_where(self, "an event")
         return self
+
+
+class WhenAndWhere(Protocol):
+    @property
+    def starts_at(self) -> datetime: ...
+    @property
+    def ends_at(self) -> datetime: ...
+    @property
+    def time_zone(self) -> str: ...
+    @property
+    def place(self) -> Any: ...
+    @property
+    def online_url(self) -> Any: ...
+
+
+def check_when_and_where(it: WhenAndWhere, what: str) -> None:
+    """An event's or a meeting's times in order, a place or an online link, and a real IANA time zone."""
+    if it.ends_at <= it.starts_at:
+        raise ValueError("ends_at must be after starts_at")
+    if it.place is None and it.online_url is None:
+        raise ValueError(f"{what} needs a place or an online link")
+    if it.time_zone not in TIME_ZONES:
+        raise ValueError("time_zone must be an IANA time zone name")
+    try:
+        ZoneInfo(it.time_zone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError("time_zone must be an IANA time zone name") from exc
 
 
 class StoryCollectionDetails(Strict):

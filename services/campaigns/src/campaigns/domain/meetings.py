@@ -6,11 +6,18 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AnyHttpUrl, Field, model_validator
 
-from campaigns.domain.details import TIME_ZONES, EventType, Line, Moment, Place, Strict, Text
+from campaigns.domain.details import (
+    EventType,
+    Line,
+    Moment,
+    Place,
+    Strict,
+    Text,
+    check_when_and_where,
+)
 from common.errors import Conflict
 from common.text import ONE_LINE
 
@@ -55,16 +62,7 @@ class MeetingIn(Strict):
 
     @model_validator(mode="after")
     def _coherent(self) -> MeetingIn:
-        if self.ends_at <= self.starts_at:
-            raise ValueError("ends_at must be after starts_at")
-        if self.place is None and self.online_url is None:
-            raise ValueError("a meeting needs a place or an online link")
-        if self.time_zone not in TIME_ZONES:
-            raise ValueError("time_zone must be an IANA time zone name")
-        try:
-            ZoneInfo(self.time_zone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError("time_zone must be an IANA time zone name") from exc
+        check_when_and_where(self, "a meeting")
         if len(set(self.attendee_ids)) != len(self.attendee_ids):
             raise ValueError("an attendee is named once")
         return self
